@@ -1,0 +1,329 @@
+// Package config reads handshake-janitor's settings from the environment,
+// once, into a validated Config.
+//
+// Variables is the one list of every environment variable the project reads;
+// the deploy descriptors and README are checked against it. A bad value
+// stops start-up with one line per bad setting naming the variable, the value
+// and what is accepted. Config holds no secret: credentials are read by the
+// credentials-go default chain, never by this package.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/rs/zerolog"
+)
+
+// Names of the variables Load reads.
+const (
+	EnvEndpoint            = "RESOURCEMANAGER_ENDPOINT"
+	EnvStaleAfter          = "STALE_AFTER"
+	EnvDryRun              = "DRY_RUN"
+	EnvMaxCancellations    = "MAX_CANCELLATIONS"
+	EnvAPIQPS              = "API_QPS"
+	EnvAPIConcurrency      = "API_CONCURRENCY"
+	EnvAPITimeout          = "API_TIMEOUT"
+	EnvLogLevel            = "LOG_LEVEL"
+	EnvCredentialsSecretID = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
+)
+
+// Names of the credential variables read by the credentials-go default
+// chain (on FC the platform sets them from the function's role).
+const (
+	EnvAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+	EnvAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+	EnvSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
+)
+
+// Defaults, used when a variable is unset or empty.
+const (
+	DefaultEndpoint         = "https://resourcemanager.aliyuncs.com"
+	DefaultStaleAfter       = 168 * time.Hour
+	DefaultDryRun           = false
+	DefaultMaxCancellations = 100
+	DefaultAPIQPS           = 10.0
+	DefaultAPIConcurrency   = 4
+	DefaultAPITimeout       = 5 * time.Second
+	DefaultLogLevel         = zerolog.InfoLevel
+)
+
+// Limits of the numeric settings.
+const (
+	MaxAPIQPS         = 1000.0
+	MaxAPIConcurrency = 64
+	MaxAPITimeout     = 60 * time.Second
+)
+
+// Config is the validated configuration of one process.
+type Config struct {
+	Endpoint         string        // host or URL, as given; checked like the client checks it
+	StaleAfter       time.Duration // sweep: a Pending invitation older than this is stale; > 0
+	DryRun           bool          // report what would be cancelled, cancel nothing
+	MaxCancellations int           // a sweep selecting more than this cancels none; >= 0
+	APIQPS           float64       // client-side rate limit; (0, 1000]
+	APIConcurrency   int           // API calls in flight; 1..64
+	APITimeout       time.Duration // per HTTP attempt; (0, 60s]
+	LogLevel         zerolog.Level
+	// CredentialsSecretID names (name or ARN) the AWS Secrets Manager secret
+	// holding {"AccessKeyId","AccessKeySecret"}; AWS only, optional. It is a
+	// reference to a secret, not a secret.
+	CredentialsSecretID string
+}
+
+// Default returns the configuration of an empty environment.
+func Default() Config {
+	return Config{
+		Endpoint:         DefaultEndpoint,
+		StaleAfter:       DefaultStaleAfter,
+		DryRun:           DefaultDryRun,
+		MaxCancellations: DefaultMaxCancellations,
+		APIQPS:           DefaultAPIQPS,
+		APIConcurrency:   DefaultAPIConcurrency,
+		APITimeout:       DefaultAPITimeout,
+		LogLevel:         DefaultLogLevel,
+	}
+}
+
+// What each setting accepts, as error lines say it.
+const (
+	wantStaleAfter  = "want a duration greater than zero: a Go duration like 72h or whole days like 7d"
+	wantDryRun      = "want true or false (also 1/0, yes/no)"
+	wantMaxCancel   = "want a whole number, 0 or more"
+	wantAPIQPS      = "want a number of calls per second greater than 0 and at most 1000, like 10 or 0.5"
+	wantConcurrency = "want a whole number from 1 to 64"
+	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
+	wantLogLevel    = "want one of " + logging.LevelWords
+	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
+)
+
+// maxQuoted bounds how much of a bad value an error line shows.
+const maxQuoted = 64
+
+// SettingError is one bad setting. Its message is one line naming the
+// variable, the value (quoted and bounded, or withheld when it may hold a
+// secret) and what is accepted.
+type SettingError struct {
+	Name  string // the variable
+	Value string // the value as the message shows it, already quoted
+	Want  string // what is wrong and what is accepted
+}
+
+func (e *SettingError) Error() string { return e.Name + "=" + e.Value + ": " + e.Want }
+
+func settingError(name, value, want string) *SettingError {
+	return &SettingError{Name: name, Value: handshake.Quote(value, maxQuoted), Want: want}
+}
+
+// withheld is how an error shows a value it must not print.
+func withheld(value string) string {
+	return fmt.Sprintf("(%d bytes, not shown: it may hold a secret)", len(value))
+}
+
+// Load reads every variable once through getenv (os.Getenv when nil) and
+// returns the validated Config. Surrounding white space is ignored; an empty
+// value means the default. When settings are bad, the error joins one
+// *SettingError per bad setting, in Variables order, one per line.
+func Load(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Default()
+	var errs []error
+	bad := func(err *SettingError) { errs = append(errs, err) }
+	get := func(name string) (string, bool) {
+		v := strings.TrimSpace(getenv(name))
+		return v, v != ""
+	}
+
+	if v, ok := get(EnvEndpoint); ok {
+		if err := checkEndpoint(v); err != nil {
+			bad(err)
+		} else {
+			c.Endpoint = v
+		}
+	}
+	if v, ok := get(EnvStaleAfter); ok {
+		if d, err := ParseDuration(v); err != nil || d <= 0 {
+			bad(settingError(EnvStaleAfter, v, wantStaleAfter))
+		} else {
+			c.StaleAfter = d
+		}
+	}
+	if v, ok := get(EnvDryRun); ok {
+		if b, ok := parseBool(v); !ok {
+			bad(settingError(EnvDryRun, v, wantDryRun))
+		} else {
+			c.DryRun = b
+		}
+	}
+	if v, ok := get(EnvMaxCancellations); ok {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			bad(settingError(EnvMaxCancellations, v, wantMaxCancel))
+		} else {
+			c.MaxCancellations = n
+		}
+	}
+	if v, ok := get(EnvAPIQPS); ok {
+		// The comparison is written so that NaN fails it.
+		if q, err := strconv.ParseFloat(v, 64); err != nil || !(q > 0 && q <= MaxAPIQPS) {
+			bad(settingError(EnvAPIQPS, v, wantAPIQPS))
+		} else {
+			c.APIQPS = q
+		}
+	}
+	if v, ok := get(EnvAPIConcurrency); ok {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > MaxAPIConcurrency {
+			bad(settingError(EnvAPIConcurrency, v, wantConcurrency))
+		} else {
+			c.APIConcurrency = n
+		}
+	}
+	if v, ok := get(EnvAPITimeout); ok {
+		if d, err := ParseDuration(v); err != nil || d <= 0 || d > MaxAPITimeout {
+			bad(settingError(EnvAPITimeout, v, wantAPITimeout))
+		} else {
+			c.APITimeout = d
+		}
+	}
+	if v, ok := get(EnvLogLevel); ok {
+		if l, err := logging.ParseLevel(v); err != nil {
+			bad(settingError(EnvLogLevel, v, wantLogLevel))
+		} else {
+			c.LogLevel = l
+		}
+	}
+	if v, ok := get(EnvCredentialsSecretID); ok {
+		if !validSecretID(v) {
+			// Someone may have pasted the secret itself here: do not echo it.
+			bad(&SettingError{Name: EnvCredentialsSecretID, Value: withheld(v), Want: wantSecretID})
+		} else {
+			c.CredentialsSecretID = v
+		}
+	}
+
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// parseBool accepts true/false, 1/0 and yes/no in any case.
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes":
+		return true, true
+	case "false", "0", "no":
+		return false, true
+	}
+	return false, false
+}
+
+// validSecretID accepts what AWS accepts in a secret name, plus the colons
+// of an ARN.
+func validSecretID(s string) bool {
+	if len(s) > 2048 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/_+=.@-:", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// maxDays keeps a day count from overflowing time.Duration.
+const maxDays = int64(1<<63-1) / int64(24*time.Hour)
+
+// ParseDuration accepts a Go duration (time.ParseDuration: 72h, 90m, 1h30m)
+// or a whole number of days written Nd (7d, 30d). Whether zero or a negative
+// value makes sense is the caller's to decide.
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok && isInteger(n) {
+		days, err := strconv.ParseInt(n, 10, 64)
+		if err == nil && -maxDays <= days && days <= maxDays {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	return 0, fmt.Errorf("invalid duration %s: want a Go duration like 72h or whole days like 7d", handshake.Quote(s, maxQuoted))
+}
+
+// isInteger reports whether s is an optional sign and one or more digits.
+func isInteger(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// FormatDuration writes d as ParseDuration reads it: whole days as Nd,
+// anything else in Go syntax.
+func FormatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d != 0 && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return d.String()
+}
+
+// Fields returns the effective configuration as alternating keys and values
+// for zerolog's Event.Fields, in Variables order, for the start-up line:
+//
+//	log.Info().Fields(cfg.Fields()).Msg("configuration")
+//
+// It holds no secret.
+func (c Config) Fields() []any {
+	return []any{
+		"endpoint", c.Endpoint,
+		"stale_after", FormatDuration(c.StaleAfter),
+		"dry_run", c.DryRun,
+		"max_cancellations", c.MaxCancellations,
+		"api_qps", c.APIQPS,
+		"api_concurrency", c.APIConcurrency,
+		"api_timeout", FormatDuration(c.APITimeout),
+		"log_level", c.LogLevel.String(),
+		logging.FieldCredentialsSecretID, c.CredentialsSecretID,
+	}
+}
+
+// String returns the effective configuration on one line, key=value pairs
+// as in Fields.
+func (c Config) String() string {
+	f := c.Fields()
+	var b strings.Builder
+	for i := 0; i+1 < len(f); i += 2 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f[i].(string))
+		b.WriteByte('=')
+		switch v := f[i+1].(type) {
+		case string:
+			if v == "" || strings.ContainsAny(v, " \"=") {
+				v = strconv.Quote(v)
+			}
+			b.WriteString(v)
+		default:
+			fmt.Fprint(&b, v)
+		}
+	}
+	return b.String()
+}

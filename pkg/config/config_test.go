@@ -1,0 +1,410 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/rs/zerolog"
+)
+
+// env returns a getenv reading m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadOfEmptyEnvironmentGivesDocumentedDefaults(t *testing.T) {
+	got, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Endpoint:         "https://resourcemanager.aliyuncs.com",
+		StaleAfter:       168 * time.Hour,
+		DryRun:           false,
+		MaxCancellations: 100,
+		APIQPS:           10,
+		APIConcurrency:   4,
+		APITimeout:       5 * time.Second,
+		LogLevel:         zerolog.InfoLevel,
+	}
+	if got != want || Default() != want {
+		t.Fatalf("Load(empty) = %+v\nDefault() = %+v\nwant %+v", got, Default(), want)
+	}
+}
+
+func TestVariablesDefaultsAreTheDefaultsLoadApplies(t *testing.T) {
+	m := map[string]string{}
+	for _, v := range Variables {
+		if !v.Chain {
+			m[v.Name] = v.Default
+		}
+	}
+	got, err := Load(env(m))
+	if err != nil {
+		t.Fatalf("a documented default is refused: %v", err)
+	}
+	if got != Default() {
+		t.Fatalf("documented defaults give %+v, Load applies %+v", got, Default())
+	}
+}
+
+func TestVariablesListsExactlyWhatLoadReads(t *testing.T) {
+	read := map[string]bool{}
+	if _, err := Load(func(k string) string { read[k] = true; return "" }); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, v := range Variables {
+		if listed[v.Name] {
+			t.Errorf("%s is listed twice", v.Name)
+		}
+		listed[v.Name] = true
+		if v.Description == "" || len(v.Platforms) == 0 {
+			t.Errorf("%s lacks a description or platforms", v.Name)
+		}
+		if v.Chain == read[v.Name] { // Load reads exactly the non-chain ones
+			t.Errorf("%s: Chain=%v but Load reads it=%v", v.Name, v.Chain, read[v.Name])
+		}
+		if v.Secret && v.Default != "" {
+			t.Errorf("secret %s has a default", v.Name)
+		}
+	}
+	for k := range read {
+		if !listed[k] {
+			t.Errorf("Load reads %s, which Variables does not list", k)
+		}
+	}
+	for _, name := range []string{EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken} {
+		i := slices.IndexFunc(Variables, func(v Variable) bool { return v.Name == name })
+		if i < 0 || !Variables[i].Secret || !Variables[i].Chain {
+			t.Errorf("%s must be listed as a secret read by the credential chain", name)
+		}
+	}
+	secretID := Variables[slices.IndexFunc(Variables, func(v Variable) bool { return v.Name == EnvCredentialsSecretID })]
+	if !secretID.On(logging.PlatformAWS) || secretID.On(logging.PlatformFC) || secretID.Secret {
+		t.Errorf("%s: want AWS only and not a secret, got %+v", EnvCredentialsSecretID, secretID)
+	}
+}
+
+func TestLoadAcceptsEveryVariable(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        func(*Config)
+	}{
+		{EnvEndpoint, "resourcemanager.aliyuncs.com", func(c *Config) { c.Endpoint = "resourcemanager.aliyuncs.com" }},
+		{EnvEndpoint, "http://127.0.0.1:8088", func(c *Config) { c.Endpoint = "http://127.0.0.1:8088" }},
+		{EnvStaleAfter, "72h", func(c *Config) { c.StaleAfter = 72 * time.Hour }},
+		{EnvStaleAfter, "7d", func(c *Config) { c.StaleAfter = 7 * 24 * time.Hour }},
+		{EnvStaleAfter, "30d", func(c *Config) { c.StaleAfter = 30 * 24 * time.Hour }},
+		{EnvStaleAfter, "90m", func(c *Config) { c.StaleAfter = 90 * time.Minute }},
+		{EnvDryRun, "true", func(c *Config) { c.DryRun = true }},
+		{EnvDryRun, "TRUE", func(c *Config) { c.DryRun = true }},
+		{EnvDryRun, "1", func(c *Config) { c.DryRun = true }},
+		{EnvDryRun, "Yes", func(c *Config) { c.DryRun = true }},
+		{EnvDryRun, "false", func(c *Config) { c.DryRun = false }},
+		{EnvDryRun, "0", func(c *Config) { c.DryRun = false }},
+		{EnvDryRun, "NO", func(c *Config) { c.DryRun = false }},
+		{EnvMaxCancellations, "0", func(c *Config) { c.MaxCancellations = 0 }},
+		{EnvMaxCancellations, "5000", func(c *Config) { c.MaxCancellations = 5000 }},
+		{EnvAPIQPS, "0.5", func(c *Config) { c.APIQPS = 0.5 }},
+		{EnvAPIQPS, "1000", func(c *Config) { c.APIQPS = 1000 }},
+		{EnvAPIConcurrency, "1", func(c *Config) { c.APIConcurrency = 1 }},
+		{EnvAPIConcurrency, "64", func(c *Config) { c.APIConcurrency = 64 }},
+		{EnvAPITimeout, "1500ms", func(c *Config) { c.APITimeout = 1500 * time.Millisecond }},
+		{EnvAPITimeout, "60s", func(c *Config) { c.APITimeout = time.Minute }},
+		{EnvLogLevel, "debug", func(c *Config) { c.LogLevel = zerolog.DebugLevel }},
+		{EnvLogLevel, "WARN", func(c *Config) { c.LogLevel = zerolog.WarnLevel }},
+		{EnvLogLevel, "disabled", func(c *Config) { c.LogLevel = zerolog.Disabled }},
+		{EnvCredentialsSecretID, "prod/handshake-janitor/ram", func(c *Config) { c.CredentialsSecretID = "prod/handshake-janitor/ram" }},
+		{EnvCredentialsSecretID, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:janitor-AbCdEf",
+			func(c *Config) {
+				c.CredentialsSecretID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:janitor-AbCdEf"
+			}},
+		{EnvAPIQPS, "  20  ", func(c *Config) { c.APIQPS = 20 }}, // surrounding white space ignored
+		{EnvStaleAfter, " \t", func(*Config) {}},                 // white space only: the default
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			got, err := Load(env(map[string]string{tc.name: tc.value}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Default()
+			tc.want(&want)
+			if got != want {
+				t.Fatalf("got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesBadValuesNamingVariableValueAndWhatIsAccepted(t *testing.T) {
+	for _, tc := range []struct {
+		name, value, want string
+	}{
+		{EnvStaleAfter, "7x", `STALE_AFTER="7x": want a duration greater than zero: a Go duration like 72h or whole days like 7d`},
+		{EnvStaleAfter, "0", `STALE_AFTER="0": want a duration greater than zero`},
+		{EnvStaleAfter, "0d", `STALE_AFTER="0d": want`},
+		{EnvStaleAfter, "-1h", `STALE_AFTER="-1h": want`},
+		{EnvStaleAfter, "1.5d", `STALE_AFTER="1.5d": want`},
+		{EnvStaleAfter, "7D", `STALE_AFTER="7D": want`},
+		{EnvStaleAfter, "999999999999d", `STALE_AFTER="999999999999d": want`},
+		{EnvDryRun, "maybe", `DRY_RUN="maybe": want true or false (also 1/0, yes/no)`},
+		{EnvDryRun, "on", `DRY_RUN="on": want true or false`},
+		{EnvMaxCancellations, "-1", `MAX_CANCELLATIONS="-1": want a whole number, 0 or more`},
+		{EnvMaxCancellations, "ten", `MAX_CANCELLATIONS="ten": want a whole number`},
+		{EnvMaxCancellations, "1e3", `MAX_CANCELLATIONS="1e3": want a whole number`},
+		{EnvAPIQPS, "0", `API_QPS="0": want a number of calls per second greater than 0 and at most 1000`},
+		{EnvAPIQPS, "-3", `API_QPS="-3": want`},
+		{EnvAPIQPS, "1000.5", `API_QPS="1000.5": want`},
+		{EnvAPIQPS, "NaN", `API_QPS="NaN": want`},
+		{EnvAPIQPS, "Inf", `API_QPS="Inf": want`},
+		{EnvAPIQPS, "fast", `API_QPS="fast": want`},
+		{EnvAPIConcurrency, "0", `API_CONCURRENCY="0": want a whole number from 1 to 64`},
+		{EnvAPIConcurrency, "65", `API_CONCURRENCY="65": want a whole number from 1 to 64`},
+		{EnvAPIConcurrency, "4.5", `API_CONCURRENCY="4.5": want`},
+		{EnvAPITimeout, "0s", `API_TIMEOUT="0s": want a duration greater than zero and at most 60s`},
+		{EnvAPITimeout, "61s", `API_TIMEOUT="61s": want`},
+		{EnvAPITimeout, "1d", `API_TIMEOUT="1d": want`},
+		{EnvAPITimeout, "5", `API_TIMEOUT="5": want`},
+		{EnvLogLevel, "verbose", `LOG_LEVEL="verbose": want one of trace, debug, info, warn, error, fatal, panic or disabled`},
+		{EnvLogLevel, "1", `LOG_LEVEL="1": want one of`},
+		{EnvEndpoint, "http://example.com", `RESOURCEMANAGER_ENDPOINT="http://example.com": http:// is only for a loopback host; want`},
+		{EnvEndpoint, "ftp://resourcemanager.aliyuncs.com", `RESOURCEMANAGER_ENDPOINT="ftp://resourcemanager.aliyuncs.com": scheme "ftp" is not accepted; want`},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, err := Load(env(map[string]string{tc.name: tc.value}))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tc.want) {
+				t.Errorf("error %q\nwant prefix %q", msg, tc.want)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("one bad setting gave several lines: %q", msg)
+			}
+			var se *SettingError
+			if !errors.As(err, &se) || se.Name != tc.name {
+				t.Errorf("errors.As SettingError = %+v, want Name %s", se, tc.name)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryBadSettingOneLineEach(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		EnvLogLevel:       "loud",
+		EnvStaleAfter:     "soon",
+		EnvAPIConcurrency: "0",
+		EnvDryRun:         "true", // good ones do not appear
+		EnvEndpoint:       "http://example.com",
+	}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{EnvEndpoint, EnvStaleAfter, EnvAPIConcurrency, EnvLogLevel} // Variables order
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), err)
+	}
+	for i, name := range want {
+		if !strings.HasPrefix(lines[i], name+"=") {
+			t.Errorf("line %d = %q, want it to name %s", i, lines[i], name)
+		}
+	}
+}
+
+func TestErrorLinesAreBoundedAndEscaped(t *testing.T) {
+	long := "7" + strings.Repeat("x", 10000) + "\n\x1b[31m"
+	for _, name := range []string{EnvStaleAfter, EnvEndpoint, EnvLogLevel, EnvCredentialsSecretID} {
+		_, err := Load(env(map[string]string{name: long}))
+		if err == nil {
+			t.Fatalf("%s accepted a 10 kB value", name)
+		}
+		if msg := err.Error(); len(msg) > 400 || strings.ContainsAny(msg, "\n\x1b") {
+			t.Errorf("%s: error not bounded or not escaped (%d bytes): %q", name, len(msg), msg)
+		}
+	}
+}
+
+func TestCredentialsSecretIDErrorWithholdsTheValue(t *testing.T) {
+	pasted := `{"AccessKeyId":"LTAI5tExample","AccessKeySecret":"hunter2hunter2"}`
+	_, err := Load(env(map[string]string{EnvCredentialsSecretID: pasted}))
+	if err == nil {
+		t.Fatal("accepted a JSON document as a secret name")
+	}
+	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "LTAI") {
+		t.Fatalf("error shows the value: %s", err)
+	}
+	if !strings.HasPrefix(err.Error(), EnvCredentialsSecretID+"=(") || !strings.Contains(err.Error(), "want the name or ARN") {
+		t.Fatalf("error does not name the variable and what is accepted: %s", err)
+	}
+}
+
+func TestEndpointRule(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		problem string // "" when accepted
+	}{
+		{"resourcemanager.aliyuncs.com", ""},
+		{"resourcemanager.aliyuncs.com:443", ""},
+		{"https://resourcemanager.aliyuncs.com", ""},
+		{"https://resourcemanager.aliyuncs.com/", ""},
+		{"HTTPS://ResourceManager.Aliyuncs.com", ""},
+		{"https://resourcemanager-vpc.cn-hangzhou.aliyuncs.com", ""},
+		{"https://example.com:8443", ""},
+		{"https://10.0.0.1", ""},
+		{"http://127.0.0.1:8088", ""},
+		{"http://127.1.2.3", ""},
+		{"http://localhost:8088", ""},
+		{"http://LOCALHOST", ""},
+		{"http://[::1]:8088", ""},
+		{"127.0.0.1:8088", ""}, // bare host: https
+		{"http://example.com", "http:// is only for a loopback host"},
+		{"http://10.0.0.1:8088", "http:// is only for a loopback host"},
+		{"http://localhost.example.com", "http:// is only for a loopback host"},
+		{"http://128.0.0.1", "http:// is only for a loopback host"},
+		{"ftp://resourcemanager.aliyuncs.com", `scheme "ftp" is not accepted`},
+		{"file:///etc/passwd", `scheme "file" is not accepted`},
+		{"https://resourcemanager.aliyuncs.com/v1", "a path is not accepted"},
+		{"resourcemanager.aliyuncs.com/v1", "a path is not accepted"},
+		{"https://resourcemanager.aliyuncs.com?x=1", "a query is not accepted"},
+		{"https://resourcemanager.aliyuncs.com#x", "a fragment is not accepted"},
+		{"https://", "no host"},
+		{"https://:443", "no host"},
+		{"https://host:0", "bad port"},
+		{"https://host:70000", "bad port"},
+		{"https://host:", "bad port"},
+		{"https://bad_host.com", "bad host name"},
+		{"https://-bad.com", "bad host name"},
+		{"https://a..b", "bad host name"},
+		{"resource manager", "not a host or URL"},
+		{"https://ex%41mple.com", "not a host or URL"},
+		{"https://user:pa55word@resourcemanager.aliyuncs.com", "user info is not accepted"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			err := checkEndpoint(tc.in)
+			switch {
+			case tc.problem == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.problem != "" && err == nil:
+				t.Fatalf("accepted; want %q", tc.problem)
+			case err != nil && !strings.Contains(err.Error(), tc.problem+"; want a host"):
+				t.Fatalf("error %q\nwant it to say %q and what is accepted", err, tc.problem)
+			}
+		})
+	}
+}
+
+func TestEndpointErrorsNeverShowUserInfo(t *testing.T) {
+	for _, in := range []string{
+		"https://AKID:pa55word@resourcemanager.aliyuncs.com",
+		"http://AKID:pa55word@example.com/x",
+		"AKID:pa55word@resourcemanager.aliyuncs.com",
+		"https://AKID:pa55word%zz@host", // unparsable
+	} {
+		_, err := Load(env(map[string]string{EnvEndpoint: in}))
+		if err == nil {
+			t.Fatalf("%s accepted", in)
+		}
+		if strings.Contains(err.Error(), "pa55word") || strings.Contains(err.Error(), "AKID") {
+			t.Errorf("error shows user info: %s", err)
+		}
+		if !strings.HasPrefix(err.Error(), EnvEndpoint+"=") {
+			t.Errorf("error does not name the variable: %s", err)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"72h", 72 * time.Hour},
+		{"1h30m", 90 * time.Minute},
+		{"1500ms", 1500 * time.Millisecond},
+		{"0s", 0},
+		{"-5m", -5 * time.Minute},
+		{"1d", 24 * time.Hour},
+		{"7d", 168 * time.Hour},
+		{"30d", 720 * time.Hour},
+		{"0d", 0},
+		{"+2d", 48 * time.Hour},
+		{"-1d", -24 * time.Hour},
+		{"106751d", 106751 * 24 * time.Hour},
+	} {
+		if got, err := ParseDuration(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"", "7", "d", "7x", "1.5d", "7D", "7 d", "d7", "1d12h", "7dd", "106752d", "99999999999999999999d", "--1d"} {
+		if got, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) = %v, nil; want an error", in, got)
+		} else if !strings.Contains(err.Error(), "want a Go duration like 72h or whole days like 7d") {
+			t.Errorf("ParseDuration(%q) error %q does not say what is accepted", in, err)
+		}
+	}
+}
+
+func TestFormatDurationRoundTrips(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		168 * time.Hour: "7d", 24 * time.Hour: "1d", 36 * time.Hour: "36h0m0s",
+		5 * time.Second: "5s", 0: "0s", -48 * time.Hour: "-2d",
+	} {
+		got := FormatDuration(d)
+		if got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+		if back, err := ParseDuration(got); err != nil || back != d {
+			t.Errorf("ParseDuration(FormatDuration(%v)) = %v, %v", d, back, err)
+		}
+	}
+}
+
+func TestFieldsAndStringShowEverySetting(t *testing.T) {
+	c := Default()
+	c.DryRun = true
+	c.CredentialsSecretID = "prod/janitor"
+	want := map[string]any{
+		"endpoint": DefaultEndpoint, "stale_after": "7d", "dry_run": true, "max_cancellations": 100.0,
+		"api_qps": 10.0, "api_concurrency": 4.0, "api_timeout": "5s", "log_level": "info",
+		"credentials_secret_id": "prod/janitor",
+	}
+	if n := len(c.Fields()) / 2; n != len(want) {
+		t.Fatalf("Fields has %d settings, want %d", n, len(want))
+	}
+
+	var buf bytes.Buffer
+	log := logging.New(&buf, zerolog.InfoLevel)
+	log.Info().Fields(c.Fields()).Msg("configuration")
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("logged %s = %v (%T), want %v", k, got[k], got[k], v)
+		}
+	}
+
+	s := c.String()
+	for _, part := range []string{
+		"endpoint=https://resourcemanager.aliyuncs.com", "stale_after=7d", "dry_run=true",
+		"max_cancellations=100", "api_qps=10", "api_concurrency=4", "api_timeout=5s",
+		"log_level=info", "credentials_secret_id=prod/janitor",
+	} {
+		if !strings.Contains(s, part) {
+			t.Errorf("String() = %q lacks %q", s, part)
+		}
+	}
+	if !strings.Contains(Default().String(), `credentials_secret_id=""`) {
+		t.Errorf("an unset secret ID should read as \"\": %s", Default().String())
+	}
+}

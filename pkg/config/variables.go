@@ -1,0 +1,62 @@
+package config
+
+import (
+	"slices"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+)
+
+// Variable describes one environment variable the project reads.
+type Variable struct {
+	Name        string
+	Default     string   // as the variable would spell it; "" when there is none
+	Description string   // one sentence, for README and descriptor comments
+	Platforms   []string // where it is read: logging.PlatformAWS, PlatformFC, PlatformCLI
+
+	// Secret marks a variable that holds a secret: a deploy descriptor must
+	// not hard-code it and nothing logs it. The platform, a secret store or
+	// the operator's shell provides it.
+	Secret bool
+
+	// Chain marks a variable read by the credentials-go default chain rather
+	// than by Load.
+	Chain bool
+}
+
+// On reports whether the variable is read on platform.
+func (v Variable) On(platform string) bool { return slices.Contains(v.Platforms, platform) }
+
+var (
+	everywhere = []string{logging.PlatformAWS, logging.PlatformFC, logging.PlatformCLI}
+	awsOnly    = []string{logging.PlatformAWS}
+)
+
+// Variables is every environment variable the project reads, in the order
+// README's table lists them. Deploy-descriptor tests check template.yaml and
+// s.yaml against it both ways. Treat it as read-only.
+var Variables = []Variable{
+	{Name: EnvEndpoint, Default: DefaultEndpoint, Platforms: everywhere,
+		Description: "Resource Manager API endpoint: a host, or a URL with no path; http:// only for a loopback host (the emulator)."},
+	{Name: EnvStaleAfter, Default: "168h", Platforms: everywhere,
+		Description: "Sweep: a Pending invitation older than this is stale; a Go duration like 72h or whole days like 7d."},
+	{Name: EnvDryRun, Default: "false", Platforms: everywhere,
+		Description: "Report what would be cancelled and cancel nothing; true/false, 1/0 or yes/no."},
+	{Name: EnvMaxCancellations, Default: "100", Platforms: everywhere,
+		Description: "Blast-radius guard: a real sweep that selects more invitations than this cancels none and fails; 0 or more."},
+	{Name: EnvAPIQPS, Default: "10", Platforms: everywhere,
+		Description: "Client-side rate limit, API calls per second; more than 0, at most 1000."},
+	{Name: EnvAPIConcurrency, Default: "4", Platforms: everywhere,
+		Description: "API calls in flight at once; 1 to 64."},
+	{Name: EnvAPITimeout, Default: "5s", Platforms: everywhere,
+		Description: "Timeout of one HTTP attempt; more than 0, at most 60s."},
+	{Name: EnvLogLevel, Default: "info", Platforms: everywhere,
+		Description: "Lowest level logged: " + logging.LevelWords + "."},
+	{Name: EnvCredentialsSecretID, Platforms: awsOnly,
+		Description: `Optional: name or ARN of the Secrets Manager secret holding {"AccessKeyId","AccessKeySecret"}; unset, the credentials-go default chain is used.`},
+	{Name: EnvAccessKeyID, Platforms: everywhere, Secret: true, Chain: true,
+		Description: "Access key ID, read by the credentials-go default chain (which also tries profiles, OIDC and instance roles); on FC the platform sets it from the function's role. Never hard-code it."},
+	{Name: EnvAccessKeySecret, Platforms: everywhere, Secret: true, Chain: true,
+		Description: "Access key secret, read by the credentials-go default chain; on FC the platform sets it. Never hard-code it."},
+	{Name: EnvSecurityToken, Platforms: everywhere, Secret: true, Chain: true,
+		Description: "STS security token of temporary credentials, read by the credentials-go default chain; on FC the platform sets it. Never hard-code it."},
+}
