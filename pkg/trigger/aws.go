@@ -1,0 +1,192 @@
+package trigger
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+)
+
+const acceptedAWS = `an SQS event ("Records"), an EventBridge "Scheduled Event" ("detail-type"), or a payload with no envelope`
+
+// sqsRecord is the part of an SQS record the decoder reads.
+type sqsRecord struct {
+	MessageID   string  `json:"messageId"`
+	EventSource string  `json:"eventSource"`
+	Body        *string `json:"body"`
+}
+
+// AWS decodes a Lambda event: an SQS batch, an EventBridge Scheduled Event,
+// or a direct payload (a Scheduler target's Input, the console's test
+// event). See the package comment for how the shape is recognised.
+func AWS(event []byte) (Decoded, error) {
+	t, err := checkEvent(event)
+	if err != nil {
+		return Decoded{}, err
+	}
+	if len(t) == 0 || t[0] != '{' {
+		if len(t) > 0 && t[0] == '[' {
+			return Decoded{}, fmt.Errorf("%w: a JSON array %s is not a Lambda event this function reads: want %s",
+				ErrUnsupportedEvent, handshake.Quote(string(t), quoteMax), acceptedAWS)
+		}
+		return direct(t)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(t, &top); err != nil {
+		return Decoded{}, fmt.Errorf("%w: the event starts like a JSON object but is not one (%s): want %s",
+			ErrUnsupportedEvent, jsonError(err), acceptedAWS)
+	}
+	if raw, ok := top["Records"]; ok {
+		d, err := awsSQS(raw)
+		d.Trigger = SQS
+		return d, err
+	}
+	if _, ok := top["detail-type"]; ok {
+		if err := checkUTF8("the event", t); err != nil {
+			return Decoded{Trigger: ScheduledEvent}, err
+		}
+		d, err := awsScheduled(top)
+		d.Trigger = ScheduledEvent
+		return d, err
+	}
+	d, err := direct(t)
+	if err != nil {
+		err = fmt.Errorf(`the event is not an SQS event ("Records") or an EventBridge event ("detail-type"), so it was read as a direct payload: %w`, err)
+	}
+	return d, err
+}
+
+// awsSQS decodes the Records of an SQS event.
+func awsSQS(raw json.RawMessage) (Decoded, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(raw, &raws); err != nil {
+		return Decoded{}, fmt.Errorf(`%w: "Records" is %s, want an array of SQS records`, ErrUnsupportedEvent, handshake.Quote(string(raw), quoteMax))
+	}
+	if len(raws) == 0 {
+		return Decoded{}, fmt.Errorf(`%w: "Records" is empty: want at least one SQS record`, ErrUnsupportedEvent)
+	}
+	recs := make([]sqsRecord, len(raws))
+	recErr := make([]error, len(raws))
+	fromSQS := false
+	for i, r := range raws {
+		if err := checkUTF8("the record", r); err != nil {
+			recErr[i] = err
+			// Its messageId, if it can be read, still names it.
+			_ = json.Unmarshal(r, &recs[i])
+		} else if err := json.Unmarshal(r, &recs[i]); err != nil {
+			recErr[i] = fmt.Errorf("%w: the record is not an SQS record (%s)", ErrUnsupportedEvent, jsonError(err))
+		}
+		if recs[i].EventSource == "aws:sqs" {
+			fromSQS = true
+		}
+	}
+	if !fromSQS {
+		seen := ""
+		for i := range recs {
+			if recs[i].EventSource != "" {
+				seen = recs[i].EventSource
+				break
+			}
+		}
+		if seen == "" {
+			return Decoded{}, fmt.Errorf(`%w: the records have no "eventSource": want SQS records ("eventSource":"aws:sqs")`, ErrUnsupportedEvent)
+		}
+		return Decoded{}, fmt.Errorf(`%w: the records come from event source %s: want "aws:sqs" (an SQS queue)`, ErrUnsupportedEvent, handshake.Quote(seen, quoteMax))
+	}
+	var b batch
+	for i, rec := range recs {
+		key := rec.MessageID
+		if key == "" {
+			// Lambda treats an unknown itemIdentifier as a failure of the
+			// whole batch, which is right for a record it cannot name.
+			key = fmt.Sprintf("Records[%d]", i)
+			if recErr[i] == nil {
+				recErr[i] = fmt.Errorf(`%w: the record has no "messageId"`, ErrUnsupportedEvent)
+			}
+		}
+		switch {
+		case recErr[i] != nil:
+			b.fail(key, recErr[i])
+		case rec.EventSource != "aws:sqs":
+			b.fail(key, fmt.Errorf(`%w: the record comes from event source %s: want "aws:sqs"`, ErrUnsupportedEvent, handshake.Quote(rec.EventSource, quoteMax)))
+		case rec.Body == nil:
+			b.fail(key, fmt.Errorf(`%w: the record has no "body"`, ErrInvalidPayload))
+		default:
+			b.record(key, []byte(*rec.Body), nil)
+		}
+	}
+	return Decoded{Job: b.job()}, nil
+}
+
+// awsScheduled decodes an EventBridge event, of which only a Scheduled
+// Event is accepted. Its detail, when not empty, is a payload.
+func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
+	var dt string
+	if err := json.Unmarshal(top["detail-type"], &dt); err != nil {
+		dt = string(top["detail-type"])
+	}
+	if dt != "Scheduled Event" {
+		return Decoded{}, fmt.Errorf(`%w: an EventBridge event with detail-type %s: want "Scheduled Event" (a schedule rule), or a Scheduler target's Input with no envelope`,
+			ErrUnsupportedEvent, handshake.Quote(dt, quoteMax))
+	}
+	key := ScheduledEvent
+	if raw, ok := top["id"]; ok {
+		var id string
+		if json.Unmarshal(raw, &id) == nil && id != "" {
+			key = id
+		}
+	}
+	var p payload
+	raw := trim(top["detail"])
+	switch {
+	case len(raw) == 0 || isNull(raw):
+		// no detail: a sweep
+	case raw[0] == '{':
+		var err error
+		if p, err = parsePayload(raw); err != nil {
+			return Decoded{}, fmt.Errorf(`the Scheduled Event's "detail": %w`, err)
+		}
+	case raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return Decoded{}, fmt.Errorf(`%w: "detail" is not a valid JSON string (%s)`, ErrInvalidPayload, jsonError(err))
+		}
+		var err error
+		if p, err = parsePayload([]byte(s)); err != nil {
+			return Decoded{}, fmt.Errorf(`the Scheduled Event's "detail": %w`, err)
+		}
+	default:
+		return Decoded{}, fmt.Errorf(`%w: "detail" is %s: want an object (a payload), or {} for a sweep`, ErrInvalidPayload, handshake.Quote(string(raw), quoteMax))
+	}
+	return Decoded{Job: p.job(key)}, nil
+}
+
+// direct decodes a payload with no envelope.
+func direct(t []byte) (Decoded, error) {
+	p, err := parsePayload(t)
+	if err != nil {
+		return Decoded{Trigger: Direct}, err
+	}
+	return Decoded{Trigger: Direct, Job: p.job(Direct)}, nil
+}
+
+// checkEvent applies the size limit every event is held to and returns it
+// trimmed.
+func checkEvent(event []byte) ([]byte, error) {
+	if len(event) > MaxEventBytes {
+		return nil, fmt.Errorf("%w: the event is %d bytes, over the limit of %d (32 MiB)", ErrTooLarge, len(event), MaxEventBytes)
+	}
+	return trim(event), nil
+}
+
+// checkUTF8 refuses an envelope that is not valid UTF-8. The JSON decoder
+// would read a bad byte in a string as U+FFFD and carry on; the sender
+// should hear about it instead. A batch is checked record by record, so
+// that one bad record spoils only itself.
+func checkUTF8(what string, b []byte) error {
+	if !utf8.Valid(b) {
+		return fmt.Errorf("%w: %s is not valid UTF-8 (bad byte at offset %d)", ErrInvalidPayload, what, badUTF8(b))
+	}
+	return nil
+}
