@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+)
+
+// cmdInvoke runs the AWS or FC handler in this process on an event file, so
+// an operator can see what a payload does before sending it to the queue.
+func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("janitor invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	platform := fs.String("platform", "aws", "which function's handler: aws or fc")
+	event := fs.String("event", "", "event file, in the shape the platform sends (see events/); - for stdin")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, nil}
+	}
+	if *event == "" || fs.NArg() > 0 {
+		return &exitError{2, fmt.Errorf("usage: janitor invoke -platform aws|fc -event FILE")}
+	}
+	if *platform != logging.PlatformAWS && *platform != logging.PlatformFC {
+		return &exitError{2, fmt.Errorf("-platform %q: want aws or fc", *platform)}
+	}
+	payload, err := readEvent(*event)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	creds, err := resourcemanager.DefaultCredentials()
+	if err != nil {
+		return err
+	}
+	h, err := handler.New(*platform, cfg, logging.New(stderr, cfg.LogLevel), creds)
+	if err != nil {
+		return err
+	}
+	resp, err := invokeHandler(ctx, h, payload)
+	if perr := printJSON(stdout, resp, err); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return &exitError{1, nil}
+	}
+	return nil
+}
+
+// invokeHandler calls the handler of h's platform the way its SDK would.
+func invokeHandler(ctx context.Context, h *handler.Handler, payload []byte) (any, error) {
+	inv := handler.Invocation{ID: "local-invoke"}
+	if h.Platform == logging.PlatformFC {
+		return h.FC(ctx, inv, payload)
+	}
+	return h.AWS(ctx, inv, payload)
+}
+
+// printJSON prints what the platform would answer: the response, or the
+// error as Lambda and FC shape it.
+func printJSON(w io.Writer, resp any, err error) error {
+	if err != nil {
+		resp = map[string]string{"errorMessage": err.Error(), "errorType": fmt.Sprintf("%T", err)}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(resp)
+}
+
+func readEvent(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
+	}
+	return os.ReadFile(name)
+}

@@ -1,0 +1,88 @@
+// Command janitor is handshake-janitor for operators: it cancels stale
+// Resource Directory invitations from a terminal (sweep, cancel), runs the
+// function's handler on an event file (invoke), serves the Resource Manager
+// emulator (emulator), and shows the whole product end to end with no cloud
+// account (demo, which `make run` calls).
+//
+// Configuration comes from the same environment variables as the function
+// (see README.md); logs go to stderr as JSON lines, results to stdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: janitor <command> [flags]
+
+commands:
+  sweep     cancel the stale Pending invitations of the resource directory
+  cancel    cancel the invitations named on the command line
+  invoke    run the function's handler on an event file, in this process
+  emulator  serve the Resource Manager emulator on 127.0.0.1
+  demo      run every sample event against an in-process emulator (make run)
+
+Run 'janitor <command> -h' for a command's flags.
+`
+
+// exitError carries a process exit code through the commands.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	// SIGINT or SIGTERM cancels ctx: the engine starts no new cancellation,
+	// lets the calls in flight finish, and reports the rest failed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "sweep":
+		err = cmdSweep(ctx, args[1:], stdout, stderr, getenv)
+	case "cancel":
+		err = cmdCancel(ctx, args[1:], stdout, stderr, getenv)
+	case "invoke":
+		err = cmdInvoke(ctx, args[1:], stdout, stderr, getenv)
+	case "emulator":
+		err = cmdEmulator(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "janitor: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "janitor:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "janitor:", err)
+	return 1
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
+)
+
+// emulatorEnv serves a seeded emulator and returns the environment that
+// points the CLI at it.
+func emulatorEnv(t *testing.T, hs ...handshake.Handshake) (*rmemu.Server, func(string) string) {
+	t.Helper()
+	emu := rmemu.New(rmemu.Options{})
+	if err := emu.Seed(hs...); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(emu)
+	t.Cleanup(ts.Close)
+	env := map[string]string{
+		"RESOURCEMANAGER_ENDPOINT":        ts.URL,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID":     rmemu.TestAccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET": rmemu.TestAccessKeySecret,
+		"API_QPS":                         "1000",
+	}
+	// The credentials-go chain reads the process environment.
+	for k, v := range env {
+		if strings.HasPrefix(k, "ALIBABA_CLOUD_") {
+			t.Setenv(k, v)
+		}
+	}
+	return emu, func(k string) string { return env[k] }
+}
+
+func pending(id string, age time.Duration) handshake.Handshake {
+	return handshake.Handshake{HandshakeID: id, Status: handshake.StatusPending, CreateTime: time.Now().Add(-age)}
+}
+
+func TestSweepCancelsOnlyStalePendingInvitationsAndPrintsTheReport(t *testing.T) {
+	emu, getenv := emulatorEnv(t,
+		pending("h-Stale00000000001", 9*24*time.Hour),
+		pending("h-Fresh00000000001", time.Hour),
+		handshake.Handshake{HandshakeID: "h-Accepted00000001", Status: handshake.StatusAccepted, CreateTime: time.Now().Add(-10 * 24 * time.Hour)},
+	)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"sweep", "-output", "json"}, &stdout, &stderr, getenv)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	var r janitor.Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("stdout is not a JSON report: %v\n%s", err, stdout.String())
+	}
+	if len(r.Results) != 1 || r.Results[0].HandshakeID != "h-Stale00000000001" || r.Results[0].Outcome != handshake.OutcomeCancelled {
+		t.Fatalf("results = %+v, want only the stale one cancelled", r.Results)
+	}
+	if got := emu.Status("h-Fresh00000000001"); got != handshake.StatusPending {
+		t.Errorf("fresh invitation is %s, want Pending", got)
+	}
+	if !strings.Contains(stderr.String(), `"message":"invocation summary"`) {
+		t.Errorf("stderr has no summary log line:\n%s", stderr.String())
+	}
+}
+
+func TestSweepDryRunCancelsNothingAndPrintsATable(t *testing.T) {
+	emu, getenv := emulatorEnv(t, pending("h-Stale00000000001", 9*24*time.Hour))
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"sweep", "-dry-run", "-older-than", "7d"}, &stdout, &stderr, getenv); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	if !regexp.MustCompile(`h-Stale00000000001\s+dry_run\s+Pending`).MatchString(stdout.String()) {
+		t.Errorf("table does not show the dry run:\n%s", stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "1 dry run") {
+		t.Errorf("no summary line:\n%s", stdout.String())
+	}
+	if emu.Stats().Calls["CancelHandshake"] != 0 || emu.Status("h-Stale00000000001") != handshake.StatusPending {
+		t.Errorf("a dry run called CancelHandshake")
+	}
+}
+
+func TestSweepOverTheGuardCancelsNoneAndExitsNonZero(t *testing.T) {
+	emu, getenv := emulatorEnv(t, pending("h-Stale00000000001", 9*24*time.Hour), pending("h-Stale00000000002", 9*24*time.Hour))
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"sweep", "-max", "1"}, &stdout, &stderr, getenv)
+	if code == 0 {
+		t.Fatal("exit 0, want a refusal")
+	}
+	if !strings.Contains(stderr.String(), "2") || !strings.Contains(stderr.String(), "1") {
+		t.Errorf("error does not name the count and the limit:\n%s", stderr.String())
+	}
+	if n := emu.Stats().Calls["CancelHandshake"]; n != 0 {
+		t.Errorf("%d cancels, want 0", n)
+	}
+}
+
+func TestCancelReportsEachOutcomeAndFailsOnlyOnFailed(t *testing.T) {
+	emu, getenv := emulatorEnv(t, pending("h-Pending000000001", time.Hour),
+		handshake.Handshake{HandshakeID: "h-Declined00000001", Status: handshake.StatusDeclined, CreateTime: time.Now().Add(-time.Hour)})
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"cancel", "-output", "json", "h-Pending000000001", "h-Declined00000001", "h-Missing000000001", "h-bad"}, &stdout, &stderr, getenv)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	var r janitor.Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]handshake.Outcome{
+		"h-Pending000000001": handshake.OutcomeCancelled, "h-Declined00000001": handshake.OutcomeSkipped,
+		"h-Missing000000001": handshake.OutcomeNotFound, "h-bad": handshake.OutcomeInvalid,
+	}
+	for _, res := range r.Results {
+		if want[res.HandshakeID] != res.Outcome {
+			t.Errorf("%s: %s, want %s", res.HandshakeID, res.Outcome, want[res.HandshakeID])
+		}
+		delete(want, res.HandshakeID)
+	}
+	if len(want) != 0 {
+		t.Errorf("missing results for %v", want)
+	}
+	emu.FailAlways("h-Missing000000002")
+	stdout.Reset()
+	if code := run(context.Background(), []string{"cancel", "h-Missing000000002"}, &stdout, &stderr, getenv); code != 1 {
+		t.Errorf("a failed cancel exits %d, want 1", code)
+	}
+}
+
+func TestBadUsageExitsTwoWithAMessage(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, args := range [][]string{
+		{}, {"nonsense"}, {"cancel"}, {"sweep", "-older-than", "soon"}, {"sweep", "-output", "yaml"},
+		{"sweep", "-target-type", "Robot"}, {"invoke"}, {"invoke", "-platform", "gcp", "-event", "x"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr, getenv); code != 2 {
+			t.Errorf("janitor %q: exit %d, want 2", args, code)
+		}
+		if stderr.Len() == 0 {
+			t.Errorf("janitor %q: nothing on stderr", args)
+		}
+	}
+}
+
+func TestBadConfigurationNamesTheVariable(t *testing.T) {
+	getenv := func(k string) string {
+		if k == "API_QPS" {
+			return "fast"
+		}
+		return ""
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"cancel", "h-Pending000000001"}, &stdout, &stderr, getenv); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "API_QPS") {
+		t.Errorf("stderr does not name API_QPS:\n%s", stderr.String())
+	}
+}
+
+func TestInvokeRunsTheHandlerOnAnEventFile(t *testing.T) {
+	emu, getenv := emulatorEnv(t, pending("h-Ab12Cd34Ef56Gh78", 9*24*time.Hour), pending("h-Zx98Yw76Vu54Ts32", 9*24*time.Hour))
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"invoke", "-platform", "fc", "-event", "../../events/fc-timer.json"}, &stdout, &stderr, getenv); code != 0 {
+		// fc-timer.json also names h-Ex4pIr6eDd8aTe0z, not seeded here: not_found is no failure.
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	if emu.Status("h-Zx98Yw76Vu54Ts32") != handshake.StatusCancelled {
+		t.Errorf("fc-timer.json's invitation is %s, want Cancelled; stdout:\n%s\nstderr:\n%s", emu.Status("h-Zx98Yw76Vu54Ts32"), stdout.String(), stderr.String())
+	}
+	var resp map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil || resp["summary"] == nil {
+		t.Errorf("stdout is not the Report: %v\n%s", err, stdout.String())
+	}
+}
+
+func TestEmulatorCommandServesTheSeedAndPrintsItsEndpoint(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "-quiet", "-seed", "../../events/emulator/seed.json"}, pw, io.Discard, nil)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no endpoint line: %v", err)
+	}
+	endpoint := strings.TrimSpace(line)
+	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
+		t.Fatalf("endpoint %q", endpoint)
+	}
+	env := map[string]string{"RESOURCEMANAGER_ENDPOINT": endpoint}
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", rmemu.TestAccessKeyID)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", rmemu.TestAccessKeySecret)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"sweep", "-dry-run", "-output", "json"}, &stdout, &stderr, func(k string) string { return env[k] }); code != 0 {
+		t.Fatalf("sweep against the emulator: exit %d\n%s", code, stderr.String())
+	}
+	var r janitor.Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.DryRun != 3 { // the three stale Pending invitations of events/emulator/seed.json
+		t.Errorf("dry run found %d stale invitations, want 3: %+v", r.Summary.DryRun, r.Results)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("emulator exit %d after interrupt, want 0", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("emulator did not stop")
+	}
+}
+
+func TestDemoRunsEverySampleAndEndsWithTheExpectedStates(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"demo", "-events", "../../events"}, &out, &out, nil); code != 0 {
+		t.Fatalf("demo exit %d:\n%s", code, out.String())
+	}
+	s := out.String()
+	for _, p := range demoPlatforms {
+		for _, sample := range p.samples {
+			if !strings.Contains(s, "---- events/"+sample.file) {
+				t.Errorf("demo did not run %s", sample.file)
+			}
+		}
+	}
+	// Both platforms end with every named or stale Pending invitation cancelled.
+	for _, id := range []string{"h-Ab12Cd34Ef56Gh78", "h-Zx98Yw76Vu54Ts32", "h-Mn3oPq5rSt7uVw9x", "h-Sw3epOnlyStale9X"} {
+		if n := strings.Count(s, id+"  Cancelled"); n != 2 {
+			t.Errorf("%s ends Cancelled in %d of 2 platforms", id, n)
+		}
+	}
+	if n := strings.Count(s, "h-Qr5tUv7wXy9zAb1c  Accepted"); n != 2 {
+		t.Errorf("the accepted invitation changed: seen Accepted %d times", n)
+	}
+	// The injection attempt in direct.json never reaches the API, and is reported invalid.
+	if !strings.Contains(s, `"handshake_id":"h-abc&Action=DeleteAccount","outcome":"invalid"`) {
+		t.Errorf("the invalid ID is not reported invalid")
+	}
+	if strings.Contains(s, rmemu.TestAccessKeySecret) || strings.Contains(s, rmemu.TestSecurityToken) {
+		t.Errorf("the demo output contains a secret")
+	}
+}

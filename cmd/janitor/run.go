@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+)
+
+// engineFlags are the flags sweep and cancel share.
+type engineFlags struct {
+	dryRun bool
+	output string
+}
+
+func (f *engineFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.dryRun, "dry-run", false, "report what would be cancelled, cancel nothing (DRY_RUN=true does the same)")
+	fs.StringVar(&f.output, "output", "text", "report format on stdout: text or json")
+}
+
+func (f *engineFlags) check() error {
+	if f.output != "text" && f.output != "json" {
+		return &exitError{2, fmt.Errorf("-output %q: want text or json", f.output)}
+	}
+	return nil
+}
+
+func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("janitor sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var ef engineFlags
+	ef.register(fs)
+	olderThan := fs.String("older-than", "", "a Pending invitation older than this is stale: Go duration or whole days like 7d (default STALE_AFTER)")
+	maxN := fs.Int("max", -1, "blast-radius guard: refuse a sweep that selects more than this (default MAX_CANCELLATIONS)")
+	targetType := fs.String("target-type", "", "only invitations of this target type: Account or Email")
+	targetEntity := fs.String("target-entity", "", "only invitations whose target entity matches this glob, e.g. '*@example.com'")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, nil}
+	}
+	if fs.NArg() > 0 {
+		return &exitError{2, fmt.Errorf("sweep takes no arguments, got %q (to cancel named invitations use 'janitor cancel')", fs.Args())}
+	}
+	if err := ef.check(); err != nil {
+		return err
+	}
+	sweep := &janitor.Sweep{TargetEntity: *targetEntity}
+	if *olderThan != "" {
+		d, err := config.ParseDuration(*olderThan)
+		if err != nil || d <= 0 {
+			return &exitError{2, fmt.Errorf("-older-than %s: want a positive Go duration like 72h or whole days like 7d", handshake.Quote(*olderThan, 40))}
+		}
+		sweep.OlderThan = d
+	}
+	if *targetType != "" {
+		tt, err := handshake.ParseTargetType(*targetType)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("-target-type: %w", err)}
+		}
+		sweep.TargetType = tt
+	}
+	return runJob(ctx, janitor.Job{Sweep: sweep, DryRun: ef.dryRun}, "sweep", ef, *maxN, stdout, stderr, getenv)
+}
+
+func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("janitor cancel", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: janitor cancel [flags] h-XXXXXXXXXXXXXXXX...")
+		fs.PrintDefaults()
+	}
+	var ef engineFlags
+	ef.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, nil}
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return &exitError{2, errors.New("cancel needs at least one invitation ID")}
+	}
+	if err := ef.check(); err != nil {
+		return err
+	}
+	job := janitor.Job{Items: []janitor.Item{{Key: "command-line", IDs: fs.Args()}}, DryRun: ef.dryRun}
+	return runJob(ctx, job, "cancel", ef, -1, stdout, stderr, getenv)
+}
+
+// runJob builds the engine from the environment, runs job, and prints the
+// Report. It fails when any result failed or the engine refused the job.
+func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, maxN int, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if maxN >= 0 {
+		cfg.MaxCancellations = maxN
+	}
+	creds, err := resourcemanager.DefaultCredentials()
+	if err != nil {
+		return err
+	}
+	h, err := handler.New(logging.PlatformCLI, cfg, logging.New(stderr, cfg.LogLevel), creds)
+	if err != nil {
+		return err
+	}
+	ctx = logging.WithInvocation(ctx, h.Logger, logging.Invocation{Platform: logging.PlatformCLI, Trigger: trig, ColdStart: true})
+	report, runErr := h.Engine.Run(ctx, job)
+	if err := printReport(stdout, &report, ef.output); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if ctx.Err() != nil {
+		return &exitError{130, errors.New("interrupted: the calls in flight finished; the rest are reported failed")}
+	}
+	if report.Failed() {
+		return &exitError{1, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary.Failed)}
+	}
+	return nil
+}
+
+func printReport(w io.Writer, r *janitor.Report, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HANDSHAKE\tOUTCOME\tSTATUS\tERROR CODE\tATTEMPTS\tREQUEST ID")
+	for _, res := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", res.HandshakeID, res.Outcome, dash(string(res.Status)), dash(res.ErrorCode), res.Attempts, dash(res.APIRequestID))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s := r.Summary
+	fmt.Fprintf(w, "\n%d invitation(s): %d cancelled, %d skipped, %d not found, %d invalid, %d dry run, %d failed\n",
+		len(r.Results), s.Cancelled, s.Skipped, s.NotFound, s.Invalid, s.DryRun, s.Failed)
+	for _, warn := range r.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,90 @@
+// Command bootstrap is handshake-janitor on AWS Lambda (provided.al2023).
+// It builds the configuration, the logger and the API client once per cold
+// start and hands every event to pkg/handler. SQS batches answer with
+// partial batch failures; schedules and direct calls answer with the Report.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/handshake-janitor/handshake-janitor/functions/aws/internal/alisecret"
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+)
+
+func main() {
+	h, err := coldStart(context.Background())
+	if err != nil {
+		// One line, then exit: Lambda reports it as an init error.
+		fmt.Fprintln(os.Stderr, "handshake-janitor:", err)
+		os.Exit(1)
+	}
+	lambda.StartWithOptions(
+		func(ctx context.Context, payload json.RawMessage) (any, error) {
+			var inv handler.Invocation
+			if lc, ok := lambdacontext.FromContext(ctx); ok {
+				inv.ID = lc.AwsRequestID
+			}
+			resp, err := h.AWS(ctx, inv, payload)
+			if sqs, ok := resp.(*handler.SQSResponse); ok {
+				return toSQSEventResponse(sqs), err
+			}
+			return resp, err
+		},
+		lambda.WithEnableSIGTERM(func() {
+			// Lambda sends SIGTERM before it ends the sandbox. The logger
+			// writes each line to stdout unbuffered, so saying so is all the
+			// flushing there is to do; then exit rather than wait for the
+			// SIGKILL that follows.
+			h.Logger.Info().Str(logging.FieldPlatform, logging.PlatformAWS).Msg("SIGTERM received, shutting down")
+			os.Exit(0)
+		}),
+	)
+}
+
+// coldStart reads the configuration and, when ALIBABA_CLOUD_CREDENTIALS_SECRET_ID
+// names a secret, the Alibaba Cloud credentials from AWS Secrets Manager;
+// otherwise the credentials-go default chain supplies them.
+func coldStart(ctx context.Context) (*handler.Handler, error) {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	logger := logging.New(os.Stdout, cfg.LogLevel)
+	logger.Info().Str(logging.FieldPlatform, logging.PlatformAWS).Fields(cfg.Fields()).Msg("configuration")
+	var creds resourcemanager.CredentialsProvider
+	if cfg.CredentialsSecretID != "" {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aws configuration: %w", err)
+		}
+		c, err := alisecret.Load(ctx, awsCfg, cfg.CredentialsSecretID)
+		if err != nil {
+			return nil, err
+		}
+		creds = resourcemanager.StaticCredentials(c)
+	} else {
+		if creds, err = resourcemanager.DefaultCredentials(); err != nil {
+			return nil, err
+		}
+	}
+	return handler.New(logging.PlatformAWS, cfg, logger, creds)
+}
+
+func toSQSEventResponse(r *handler.SQSResponse) events.SQSEventResponse {
+	out := events.SQSEventResponse{BatchItemFailures: make([]events.SQSBatchItemFailure, len(r.BatchItemFailures))}
+	for i, f := range r.BatchItemFailures {
+		out.BatchItemFailures[i] = events.SQSBatchItemFailure{ItemIdentifier: f.ItemIdentifier}
+	}
+	return out
+}

@@ -1,0 +1,284 @@
+// Package handler is the platform-neutral body of the handshake-janitor
+// function: it decodes a platform event with pkg/trigger, runs the Job with
+// pkg/janitor under the invocation's logger and deadline, and shapes the
+// answer the platform expects (an SQS partial batch response, an error that
+// makes an FC trigger redeliver, or the Report). functions/aws and
+// functions/fc wrap it in their SDK's start-up and context; the CLI's
+// `invoke` and `demo` commands call it directly.
+package handler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+	"github.com/handshake-janitor/handshake-janitor/pkg/trigger"
+)
+
+// Handler is built once per cold start and serves every invocation of the
+// process. It is safe for concurrent use.
+type Handler struct {
+	Platform string // logging.PlatformAWS, PlatformFC or PlatformCLI
+	Logger   zerolog.Logger
+	Engine   *janitor.Engine
+
+	invocations atomic.Int64 // cold_start is true only for the first
+}
+
+// New builds the client and the engine from a validated Config. creds may be
+// nil when every invocation brings its own (FC), in which case the
+// credentials-go default chain is the fallback.
+func New(platform string, cfg config.Config, logger zerolog.Logger, creds resourcemanager.CredentialsProvider) (*Handler, error) {
+	client, err := resourcemanager.New(resourcemanager.Options{
+		Endpoint:     cfg.Endpoint,
+		Credentials:  creds,
+		Timeout:      cfg.APITimeout,
+		QPS:          cfg.APIQPS,
+		SafetyMargin: cfg.APITimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resource manager client: %w", err)
+	}
+	return &Handler{
+		Platform: platform,
+		Logger:   logger,
+		Engine: &janitor.Engine{
+			API:              client,
+			Concurrency:      cfg.APIConcurrency,
+			MaxCancellations: cfg.MaxCancellations,
+			DryRun:           cfg.DryRun,
+			StaleAfter:       cfg.StaleAfter,
+			SafetyMargin:     SafetyMargin(cfg.APITimeout),
+			Now:              time.Now,
+		},
+	}, nil
+}
+
+// SafetyMargin is the time left before the platform's deadline at which no
+// new API attempt starts: long enough for the attempts in flight to end (one
+// per-attempt timeout) and for the answer and the logs to leave the process.
+func SafetyMargin(apiTimeout time.Duration) time.Duration {
+	return apiTimeout + 2*time.Second
+}
+
+// Invocation describes one call of the function.
+type Invocation struct {
+	ID          string                       // the platform's request ID
+	Credentials *resourcemanager.Credentials // this invocation's own (FC), or nil
+}
+
+// BatchItemFailure names an SQS record to redeliver. It has the JSON shape of
+// aws-lambda-go's events.SQSBatchItemFailure.
+type BatchItemFailure struct {
+	ItemIdentifier string `json:"itemIdentifier"`
+}
+
+// SQSResponse is the partial batch response of an SQS invocation
+// (events.SQSEventResponse's shape).
+type SQSResponse struct {
+	BatchItemFailures []BatchItemFailure `json:"batchItemFailures"`
+}
+
+// AWS serves one Lambda invocation. For an SQS event it returns an
+// *SQSResponse listing every record to redeliver and a nil error (so the
+// successful records are deleted); for anything else it returns the
+// *janitor.Report, with an error when any result is failed.
+func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any, error) {
+	decoded, derr := trigger.AWS(payload)
+	ctx = h.begin(ctx, inv, decoded.Trigger)
+	if derr != nil {
+		return nil, h.refuse(ctx, derr)
+	}
+	report, err := h.Engine.Run(ctx, decoded.Job)
+	if decoded.Trigger == trigger.SQS {
+		if err != nil {
+			// The whole batch goes back: a listing or guard error cannot
+			// happen for named IDs, but if it does, nothing is dropped.
+			return nil, h.fail(ctx, err)
+		}
+		resp := &SQSResponse{BatchItemFailures: []BatchItemFailure{}}
+		for _, it := range report.Items {
+			if it.Redeliver {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, BatchItemFailure{ItemIdentifier: it.Key})
+			}
+		}
+		return resp, nil
+	}
+	return h.answer(ctx, &report, err)
+}
+
+// FC serves one Function Compute invocation. Queue and topic batches have no
+// partial response: when any record is left to redeliver, the invocation
+// fails with an error naming those records and their IDs, so the trigger
+// retries (what already succeeded comes back skipped). Timer and direct
+// invocations return the *janitor.Report, with an error when any result is
+// failed.
+func (h *Handler) FC(ctx context.Context, inv Invocation, payload []byte) (any, error) {
+	if inv.Credentials != nil && inv.Credentials.AccessKeyID != "" {
+		ctx = resourcemanager.WithCredentials(ctx, *inv.Credentials)
+	}
+	decoded, derr := trigger.FC(payload)
+	ctx = h.begin(ctx, inv, decoded.Trigger)
+	if derr != nil {
+		return nil, h.refuse(ctx, derr)
+	}
+	report, err := h.Engine.Run(ctx, decoded.Job)
+	if decoded.Trigger == trigger.MNSQueue || decoded.Trigger == trigger.MNSTopic {
+		if err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		if redo := report.Redeliver(); len(redo) > 0 {
+			return nil, h.fail(ctx, &RedeliverError{Items: redo, Records: len(report.Items), Results: report.Results})
+		}
+		return &report, nil
+	}
+	return h.answer(ctx, &report, err)
+}
+
+// begin puts the invocation's logger and fields into ctx.
+func (h *Handler) begin(ctx context.Context, inv Invocation, trig string) context.Context {
+	if trig == "" {
+		trig = "unknown"
+	}
+	return logging.WithInvocation(ctx, h.Logger, logging.Invocation{
+		Platform:     h.Platform,
+		InvocationID: inv.ID,
+		Trigger:      trig,
+		ColdStart:    h.invocations.Add(1) == 1,
+	})
+}
+
+func (h *Handler) answer(ctx context.Context, report *janitor.Report, err error) (any, error) {
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	if report.Failed() {
+		return nil, h.fail(ctx, &FailedError{Summary: report.Summary, Results: report.Results})
+	}
+	return report, nil
+}
+
+// refuse logs an event that could not be decoded at all and returns the
+// error, so the platform retries or dead-letters the event: nothing is
+// dropped silently. The engine did not run, so refuse writes the
+// invocation's summary line itself: every invocation has exactly one, which
+// is what log-based metrics count.
+func (h *Handler) refuse(ctx context.Context, err error) error {
+	err = fmt.Errorf("event not accepted: %w", err)
+	inv, _ := logging.InvocationFrom(ctx)
+	zerolog.Ctx(ctx).Error().
+		Int("cancelled", 0).Int("skipped", 0).Int("not_found", 0).
+		Int("invalid", 0).Int("dry_run", 0).Int("failed", 0).
+		Bool(logging.FieldColdStart, inv.ColdStart).
+		Err(err).
+		Msg(logging.MessageSummary)
+	return err
+}
+
+func (h *Handler) fail(ctx context.Context, err error) error {
+	zerolog.Ctx(ctx).Error().Err(err).Msg("invocation failed")
+	return err
+}
+
+// maxListed bounds how many records or IDs an error message names, so that
+// it fits the platforms' limits on error messages; the log lines have all.
+const maxListed = 50
+
+// RedeliverError is returned by an FC queue or topic invocation that left
+// records unfinished. Its message names each such record and, for each, the
+// invitations that make it go back (failed or invalid, with the error code)
+// or that it could not be decoded.
+type RedeliverError struct {
+	Items   []janitor.ItemReport // the records to redeliver
+	Records int                  // records in the batch
+	Results []janitor.Result     // the Report's results, to say why
+}
+
+func (e *RedeliverError) Error() string {
+	why := make(map[string]janitor.Result, len(e.Results))
+	for _, r := range e.Results {
+		why[r.HandshakeID] = r
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d record(s) to redeliver:", len(e.Items), max(e.Records, len(e.Items)))
+	for i, it := range e.Items {
+		if i == maxListed {
+			fmt.Fprintf(&b, " and %d more", len(e.Items)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(";")
+		}
+		b.WriteString(" ")
+		b.WriteString(safe(it.Key))
+		if it.Err != nil {
+			b.WriteString(" (not decoded)")
+			continue
+		}
+		var ids []string
+		for _, id := range it.HandshakeIDs {
+			r, ok := why[id]
+			if !ok || !r.Outcome.Redeliver() {
+				continue
+			}
+			s := safe(id) + " " + string(r.Outcome)
+			if r.ErrorCode != "" {
+				s += " " + safe(r.ErrorCode)
+			}
+			ids = append(ids, s)
+		}
+		if len(ids) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(ids, ", "))
+		}
+	}
+	return b.String()
+}
+
+// FailedError is returned by a timer, schedule or direct invocation that has
+// failed results: the platform retries, and the log lines hold every result.
+type FailedError struct {
+	Summary janitor.Summary
+	Results []janitor.Result
+}
+
+func (e *FailedError) Error() string {
+	var ids []string
+	for _, r := range e.Results {
+		if r.Outcome == handshake.OutcomeFailed {
+			ids = append(ids, safe(r.HandshakeID))
+		}
+	}
+	more := ""
+	if len(ids) > maxListed {
+		more = fmt.Sprintf(" and %d more", len(ids)-maxListed)
+		ids = ids[:maxListed]
+	}
+	s := e.Summary
+	return fmt.Sprintf("%d invitation(s) failed and should be retried: %s%s (cancelled %d, skipped %d, not_found %d, invalid %d, dry_run %d, failed %d)",
+		s.Failed, strings.Join(ids, ","), more, s.Cancelled, s.Skipped, s.NotFound, s.Invalid, s.DryRun, s.Failed)
+}
+
+// safe returns s as it is when it is a plain token (an ID, a message ID, an
+// error code), or quoted and cut when it is not: an invalid ID is whatever
+// the sender wrote, and an error message must not carry it raw.
+func safe(s string) string {
+	if len(s) == 0 || len(s) > 128 {
+		return handshake.Quote(s, 64)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:", c) >= 0) {
+			return handshake.Quote(s, 64)
+		}
+	}
+	return s
+}

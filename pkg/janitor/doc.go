@@ -1,0 +1,42 @@
+// Package janitor is handshake-janitor's engine: it turns a Job (the
+// invitations a trigger named, or a sweep policy) into a Report with exactly
+// one Result per distinct invitation, cancelling through the Resource Manager
+// API with bounded concurrency, within the invocation's deadline, and logging
+// every Result. It knows nothing of the platform it runs on: adapters decode
+// events into a Job and turn the Report into the platform's response.
+//
+// # Outcomes
+//
+// Every distinct ID of a Job gets one of the six outcomes of DESIGN.md:
+// cancelled (Status from the response), skipped (409
+// HandshakeStatusMismatch: already final, so a redelivered message is
+// harmless), not_found (404), invalid (fails handshake.ParseID, or the
+// service rejects the ID; no call is made for the former), dry_run, and
+// failed (retries exhausted, a non-retryable error, or the deadline), with
+// the API's code in ErrorCode. IDs are deduplicated as written: one call per
+// distinct string, its Result shared by every record naming it.
+//
+// # Decisions
+//
+//   - A sweep whose listing fails part-way cancels nothing and Run returns an
+//     error wrapping ErrListing: acting on part of the directory would make
+//     the outcome depend on where the failure fell, while a retried sweep is
+//     idempotent.
+//   - A real sweep selecting more than MaxCancellations cancels nothing and
+//     Run returns a *GuardError. The selected invitations are listed as
+//     dry_run with ErrorCode MaxCancellationsExceeded (they were not
+//     attempted, so not failed), and the Report carries a warning. A dry run
+//     is never refused; it warns that a real run would be.
+//   - "Older than" is strict: an invitation exactly OlderThan old is kept.
+//     Age counts from Engine.Now, never from a trigger's timestamp.
+//   - A skipped or not_found Result carries no Status: the 409 does not say
+//     which final status the invitation has, and a listed Pending is stale.
+//   - With a deadline, no call starts with less than SafetyMargin left; calls
+//     are cut off half the margin (at most 1s) before the deadline and Run
+//     returns before it even if a call ignores its context. Whatever is not
+//     finished is failed with ErrorCode DeadlineExceeded (Canceled when the
+//     context was cancelled), so the platform redelivers it.
+//   - A record that names no invitation and decoded fine is not redelivered;
+//     it is logged as a warning.
+//   - An invalid input is shown in its Result cut to 64 bytes.
+package janitor

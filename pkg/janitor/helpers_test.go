@@ -1,0 +1,221 @@
+package janitor_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
+)
+
+// epoch is the service's clock in tests that need a fixed "now".
+var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// emulator starts an rmemu Server over real HTTP on 127.0.0.1 and seeds it.
+func emulator(t *testing.T, opts rmemu.Options, seed ...handshake.Handshake) (*rmemu.Server, *httptest.Server) {
+	t.Helper()
+	if opts.Clock == nil {
+		opts.Clock = fixedClock // the invitations' times count back from epoch
+	}
+	emu := rmemu.New(opts)
+	if err := emu.Seed(seed...); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	hs := httptest.NewServer(emu)
+	t.Cleanup(hs.Close)
+	return emu, hs
+}
+
+// client is a real resourcemanager.Client for the emulator at url, fast by
+// default (high QPS, few attempts) so tests stay quick; o overrides.
+func client(t *testing.T, url string, o resourcemanager.Options) *resourcemanager.Client {
+	t.Helper()
+	o.Endpoint = url
+	if o.Credentials == nil {
+		o.Credentials = resourcemanager.StaticCredentials(resourcemanager.Credentials{
+			AccessKeyID:     rmemu.TestAccessKeyID,
+			AccessKeySecret: rmemu.TestAccessKeySecret,
+		})
+	}
+	if o.QPS == 0 {
+		o.QPS = 1000
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 3
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.SafetyMargin == 0 {
+		o.SafetyMargin = 10 * time.Millisecond
+	}
+	c, err := resourcemanager.New(o)
+	if err != nil {
+		t.Fatalf("resourcemanager.New: %v", err)
+	}
+	return c
+}
+
+// testID returns a valid handshake ID that differs for every n.
+func testID(n int) string { return fmt.Sprintf("h-Test%012d", n) }
+
+// invitation is a Pending invitation created age ago on epoch's clock.
+func invitation(id string, age time.Duration) handshake.Handshake {
+	return handshake.Handshake{HandshakeID: id, Status: handshake.StatusPending, CreateTime: epoch.Add(-age), TargetEntity: "1000000000000001"}
+}
+
+// withStatus returns h with status s.
+func withStatus(h handshake.Handshake, s handshake.Status) handshake.Handshake {
+	h.Status = s
+	return h
+}
+
+// fixedClock is epoch, for the emulator and the engine alike.
+func fixedClock() time.Time { return epoch }
+
+// settle waits (bounded) until the emulator serves no request: it logs a
+// call after answering it, so a client can see the answer first.
+func settle(emu *rmemu.Server) {
+	for range 200 {
+		if emu.Stats().InFlight == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// cancelCalls counts the CancelHandshake requests the emulator received,
+// per HandshakeId.
+func cancelCalls(emu *rmemu.Server) map[string]int {
+	settle(emu)
+	n := make(map[string]int)
+	for _, c := range emu.Calls() {
+		if c.Action == "CancelHandshake" {
+			n[c.HandshakeID]++
+		}
+	}
+	return n
+}
+
+// byID indexes a Report's Results by HandshakeID, failing on a duplicate.
+func byID(t *testing.T, rep janitor.Report) map[string]janitor.Result {
+	t.Helper()
+	m := make(map[string]janitor.Result, len(rep.Results))
+	for _, r := range rep.Results {
+		if _, dup := m[r.HandshakeID]; dup {
+			t.Errorf("two Results for %s", r.HandshakeID)
+		}
+		m[r.HandshakeID] = r
+	}
+	return m
+}
+
+// ids returns the HandshakeIDs of rs in order.
+func ids(rs []janitor.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.HandshakeID
+	}
+	return out
+}
+
+// checkSummary verifies that the Summary counts the Results.
+func checkSummary(t *testing.T, rep janitor.Report) {
+	t.Helper()
+	var want janitor.Summary
+	for _, r := range rep.Results {
+		switch r.Outcome {
+		case handshake.OutcomeCancelled:
+			want.Cancelled++
+		case handshake.OutcomeSkipped:
+			want.Skipped++
+		case handshake.OutcomeNotFound:
+			want.NotFound++
+		case handshake.OutcomeInvalid:
+			want.Invalid++
+		case handshake.OutcomeDryRun:
+			want.DryRun++
+		case handshake.OutcomeFailed:
+			want.Failed++
+		default:
+			t.Errorf("%s: outcome %q is none of the six", r.HandshakeID, r.Outcome)
+		}
+	}
+	if rep.Summary != want {
+		t.Errorf("Summary = %+v, want %+v (counted from Results)", rep.Summary, want)
+	}
+}
+
+// logBuffer collects log lines; safe for concurrent writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines decodes every JSON line written so far.
+func (b *logBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for line := range bytes.Lines(b.buf.Bytes()) {
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// logged returns a context whose logger writes JSON lines to a buffer, as
+// the function adapters set it up.
+func logged(t *testing.T, inv logging.Invocation) (context.Context, *logBuffer) {
+	t.Helper()
+	buf := &logBuffer{}
+	logger := logging.New(buf, -1) // trace: everything
+	return logging.WithInvocation(context.Background(), logger, inv), buf
+}
+
+// failPages wraps h so that listing pages from the given number on are
+// answered 503 ServiceUnavailable, as a service failing mid-listing would.
+func failPages(h http.Handler, from int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("Action") == "ListHandshakesForResourceDirectory" || r.Header.Get("x-acs-action") == "ListHandshakesForResourceDirectory" {
+			var page int
+			fmt.Sscan(q.Get("PageNumber"), &page)
+			if page >= from {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprint(w, `{"RequestId":"FAIL-PAGE","Code":"ServiceUnavailable","Message":"The request has failed due to a temporary failure of the server."}`)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// sorted returns a sorted copy of s.
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

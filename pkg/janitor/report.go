@@ -1,0 +1,119 @@
+package janitor
+
+import (
+	"fmt"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+)
+
+// Result is what the engine did with one distinct invitation of a Job.
+type Result struct {
+	HandshakeID  string            `json:"handshakeId"`
+	Outcome      handshake.Outcome `json:"outcome"`
+	ErrorCode    string            `json:"errorCode"`
+	APIRequestID string            `json:"apiRequestId"`
+	Attempts     int               `json:"attempts"`
+	Status       handshake.Status  `json:"status,omitempty"`
+	Error        string            `json:"error,omitempty"`
+}
+
+// Summary counts the Results of a Report by outcome.
+type Summary struct {
+	Cancelled int `json:"cancelled"`
+	Skipped   int `json:"skipped"`
+	NotFound  int `json:"not_found"`
+	Invalid   int `json:"invalid"`
+	DryRun    int `json:"dry_run"`
+	Failed    int `json:"failed"`
+}
+
+// Count returns the number of Results with outcome o.
+func (s Summary) Count(o handshake.Outcome) int {
+	switch o {
+	case handshake.OutcomeCancelled:
+		return s.Cancelled
+	case handshake.OutcomeSkipped:
+		return s.Skipped
+	case handshake.OutcomeNotFound:
+		return s.NotFound
+	case handshake.OutcomeInvalid:
+		return s.Invalid
+	case handshake.OutcomeDryRun:
+		return s.DryRun
+	case handshake.OutcomeFailed:
+		return s.Failed
+	}
+	return 0
+}
+
+// Total is the number of Results counted.
+func (s Summary) Total() int {
+	return s.Cancelled + s.Skipped + s.NotFound + s.Invalid + s.DryRun + s.Failed
+}
+
+func (s *Summary) add(o handshake.Outcome) {
+	switch o {
+	case handshake.OutcomeCancelled:
+		s.Cancelled++
+	case handshake.OutcomeSkipped:
+		s.Skipped++
+	case handshake.OutcomeNotFound:
+		s.NotFound++
+	case handshake.OutcomeInvalid:
+		s.Invalid++
+	case handshake.OutcomeDryRun:
+		s.DryRun++
+	case handshake.OutcomeFailed:
+		s.Failed++
+	default:
+		// Every Result the engine makes has one of the six outcomes; a
+		// seventh would be a bug, and counting it as failed keeps it visible
+		// and redelivered rather than lost.
+		s.Failed++
+	}
+}
+
+// ItemReport tells a queue adapter what became of one record of the Job.
+type ItemReport struct {
+	Key          string   // the Item's Key
+	HandshakeIDs []string // the distinct IDs the record named, as in Result.HandshakeID
+	Redeliver    bool     // the record must go back to the queue: an ID failed or is invalid, or Err
+	Err          error    // the Item's decode error, or the Job's when it was refused as a whole
+}
+
+// Report is the outcome of one Run: one Result per distinct invitation, in
+// the order the Job first named them (listing order for a sweep).
+type Report struct {
+	Summary  Summary      `json:"summary"`
+	Results  []Result     `json:"results"`
+	Items    []ItemReport `json:"-"`
+	Warnings []string     `json:"warnings,omitempty"`
+}
+
+// Failed reports whether any Result is failed: the invocation did not finish
+// its work and should be retried.
+func (r Report) Failed() bool { return r.Summary.Failed > 0 }
+
+// Redeliver returns the ItemReports whose records must go back to the queue,
+// in Job order.
+func (r Report) Redeliver() []ItemReport {
+	var out []ItemReport
+	for _, it := range r.Items {
+		if it.Redeliver {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// GuardError is returned when a real sweep selects more invitations than the
+// blast-radius limit allows; the engine then cancels none of them.
+type GuardError struct {
+	Selected int // invitations the sweep selected
+	Limit    int // Engine.MaxCancellations
+}
+
+func (e *GuardError) Error() string {
+	return fmt.Sprintf("janitor: refused: the sweep selected %d invitations, more than the limit of %d (MAX_CANCELLATIONS); none was cancelled: narrow the sweep, raise the limit, or run with dryRun to review them",
+		e.Selected, e.Limit)
+}
