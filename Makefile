@@ -24,6 +24,16 @@ build-fc:
 build-HandshakeJanitorFunction:
 	GOOS=linux GOARCH=$(AWS_ARCH) $(GOBUILD) -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./functions/aws
 
+## package: upload-ready, reproducible archives for the web consoles:
+##   dist/handshake-janitor-aws-$(AWS_ARCH).zip (bootstrap at its root, 0755)
+##   dist/handshake-janitor-fc.zip (main at its root, 0755)
+## Same source and toolchain, same bytes (internal/cmd/zipdist).
+ZIPDIST   := $(GO) run ./internal/cmd/zipdist
+
+package: build
+	$(ZIPDIST) -o dist/handshake-janitor-aws-$(AWS_ARCH).zip dist/aws/bootstrap
+	$(ZIPDIST) -o dist/handshake-janitor-fc.zip dist/fc/main
+
 ## test: every test, race detector on
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
