@@ -1,0 +1,485 @@
+package main_test
+
+// End-to-end tests of the Lambda binary: ./functions/aws built for this
+// machine, run under the AWS Lambda Runtime Interface Emulator (no Docker),
+// calling a Resource Manager emulator on 127.0.0.1 with its test
+// credentials. One binary, one Resource Manager emulator and one Lambda
+// emulator are shared by the package's tests, which therefore run one after
+// the other and seed what they need.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/lambdarie"
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
+)
+
+// Shared by the tests of this package; set up by TestMain.
+var (
+	bootstrap string              // the built function
+	emu       *rmemu.Server       // the Resource Manager emulator
+	emuURL    string              // its endpoint, http://127.0.0.1:port
+	fn        *lambdarie.Emulator // the function under the Lambda emulator, 30 s timeout
+)
+
+// invokeTimeout bounds one invocation from the test's side.
+const invokeTimeout = 30 * time.Second
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "janitor-aws-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bootstrap = filepath.Join(dir, "bootstrap")
+	if err := lambdarie.Build(ctx, ".", bootstrap); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	emu = rmemu.New(rmemu.Options{})
+	hs := httptest.NewServer(emu)
+	defer hs.Close()
+	emuURL = hs.URL
+
+	fn, err = lambdarie.Start(ctx, bootstrap, lambdarie.Options{Env: functionEnv(), Timeout: 30 * time.Second})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	if err := fn.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "function output:\n%s\nemulator log:\n%s\n", tail(fn.Output()), tail(fn.Log()))
+	}
+	return code
+}
+
+// functionEnv is the function's environment: the emulator as endpoint, its
+// long-term test key as credentials (read by the credentials-go chain).
+func functionEnv(extra ...string) []string {
+	return append([]string{
+		"RESOURCEMANAGER_ENDPOINT=" + emuURL,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + rmemu.TestAccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + rmemu.TestAccessKeySecret,
+		"API_QPS=200",
+		"LOG_LEVEL=info",
+	}, extra...)
+}
+
+// requestID makes a request ID unique in the process (tests may run more
+// than once against the shared function), so that its log lines are its own.
+func requestID(name string) string { return fmt.Sprintf("%s-%d", name, seq.Add(1)) }
+
+var seq atomic.Int64
+
+func tail(s string) string {
+	const n = 16 << 10
+	if len(s) > n {
+		return "...\n" + s[len(s)-n:]
+	}
+	return s
+}
+
+// reset seeds the invitations events/README.md describes (replacing their
+// state) and removes every fault.
+func reset(t *testing.T) {
+	t.Helper()
+	emu.SetFaults(rmemu.Faults{})
+	emu.ClearScripts()
+	f, err := os.Open(filepath.Join("..", "..", "events", "emulator", "seed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := emu.LoadSeed(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seedFresh adds Pending invitations created a minute ago: no sweep selects
+// them.
+func seedFresh(t *testing.T, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := emu.Seed(handshake.Handshake{HandshakeID: id, TargetEntity: "1000000000000001", CreateTime: time.Now().Add(-time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func wantStatus(t *testing.T, want handshake.Status, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if got := emu.Status(id); got != want {
+			t.Errorf("emulator: %s is %q, want %q", id, got, want)
+		}
+	}
+}
+
+func readEvent(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// invoke posts payload to e as request requestID and returns the body of a
+// 200 answer; a timeout answer fails the test.
+func invoke(t *testing.T, e *lambdarie.Emulator, requestID string, payload []byte) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), invokeTimeout)
+	defer cancel()
+	status, body, err := e.InvokeWithID(ctx, requestID, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != 200 {
+		t.Fatalf("status %d, want 200: %s", status, body)
+	}
+	if lambdarie.IsTimeout(body) {
+		t.Fatalf("the function timed out: %s", body)
+	}
+	return body
+}
+
+// report decodes a Report answer; an error answer fails the test.
+func report(t *testing.T, body []byte) janitor.Report {
+	t.Helper()
+	if fe, ok := lambdarie.ParseError(body); ok {
+		t.Fatalf("function error %s: %s", fe.Type, fe.Message)
+	}
+	var r janitor.Report
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("answer is not a Report: %v: %s", err, body)
+	}
+	return r
+}
+
+// batchItemFailures decodes an SQS partial batch response strictly.
+func batchItemFailures(t *testing.T, body []byte) []string {
+	t.Helper()
+	var resp struct {
+		BatchItemFailures []struct {
+			ItemIdentifier string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	d := json.NewDecoder(strings.NewReader(string(body)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&resp); err != nil || resp.BatchItemFailures == nil {
+		t.Fatalf("answer is not an SQS partial batch response (%v): %s", err, body)
+	}
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+// logLines returns the function's JSON log lines for one invocation.
+func logLines(t *testing.T, e *lambdarie.Emulator, requestID string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range e.FunctionLines() {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("function line is not JSON: %v: %s", err, line)
+			continue
+		}
+		if m[logging.FieldInvocationID] == requestID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// summaryLine waits for the one summary line of an invocation and returns
+// it. The answer can reach the test before the function's output has come
+// through the emulator's pipe, so the wait is bounded, not skipped.
+func summaryLine(t *testing.T, e *lambdarie.Emulator, requestID string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var sums []map[string]any
+		for _, m := range logLines(t, e, requestID) {
+			if m["message"] == logging.MessageSummary {
+				sums = append(sums, m)
+			}
+		}
+		if len(sums) == 1 {
+			return sums[0]
+		}
+		if len(sums) > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d summary lines for %s, want 1", len(sums), requestID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func outcomes(r janitor.Report) map[string]handshake.Outcome {
+	m := map[string]handshake.Outcome{}
+	for _, res := range r.Results {
+		m[res.HandshakeID] = res.Outcome
+	}
+	return m
+}
+
+func TestSampleEvents(t *testing.T) {
+	const (
+		ab, zx, mn, sw  = "h-Ab12Cd34Ef56Gh78", "h-Zx98Yw76Vu54Ts32", "h-Mn3oPq5rSt7uVw9x", "h-Sw3epOnlyStale9X"
+		qr, ca, missing = "h-Qr5tUv7wXy9zAb1c", "h-Ca9cE1lEd3aLr5dY", "h-M1ss1ngN0tF0und2"
+		injection       = "h-abc&Action=DeleteAccount"
+	)
+	tests := []struct {
+		file     string
+		trigger  string
+		failures []string                     // SQS: the records to redeliver
+		summary  *janitor.Summary             // otherwise: the Report
+		outcomes map[string]handshake.Outcome // and its results
+		state    map[string]handshake.Status  // the emulator afterwards
+	}{
+		{file: "aws-sqs.json", trigger: "sqs", failures: []string{},
+			state: map[string]handshake.Status{ab: handshake.StatusCancelled, zx: handshake.StatusCancelled, mn: handshake.StatusCancelled, qr: handshake.StatusAccepted, sw: handshake.StatusPending}},
+		{file: "aws-scheduled-event.json", trigger: "scheduled-event",
+			summary:  &janitor.Summary{Cancelled: 3},
+			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled},
+			state:    map[string]handshake.Status{ab: handshake.StatusCancelled, zx: handshake.StatusCancelled, sw: handshake.StatusCancelled, mn: handshake.StatusPending}},
+		{file: "aws-schedule-input.json", trigger: "direct",
+			summary:  &janitor.Summary{DryRun: 3},
+			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeDryRun, zx: handshake.OutcomeDryRun, sw: handshake.OutcomeDryRun},
+			state:    map[string]handshake.Status{ab: handshake.StatusPending, zx: handshake.StatusPending, sw: handshake.StatusPending, mn: handshake.StatusPending}},
+		{file: "direct.json", trigger: "direct",
+			summary:  &janitor.Summary{NotFound: 1, Skipped: 1, Invalid: 1},
+			outcomes: map[string]handshake.Outcome{missing: handshake.OutcomeNotFound, ca: handshake.OutcomeSkipped, injection: handshake.OutcomeInvalid},
+			state:    map[string]handshake.Status{ca: handshake.StatusCancelled, ab: handshake.StatusPending}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			reset(t)
+			emu.ResetStats()
+			requestID := requestID("sample-" + strings.TrimSuffix(tt.file, ".json"))
+			body := invoke(t, fn, requestID, readEvent(t, tt.file))
+			if tt.failures != nil {
+				if got := batchItemFailures(t, body); !slices.Equal(got, tt.failures) {
+					t.Errorf("batchItemFailures = %q, want %q", got, tt.failures)
+				}
+			} else {
+				r := report(t, body)
+				if r.Summary != *tt.summary {
+					t.Errorf("summary = %+v, want %+v", r.Summary, *tt.summary)
+				}
+				if got := outcomes(r); len(got) != len(tt.outcomes) {
+					t.Errorf("results = %v, want %v", got, tt.outcomes)
+				}
+				for id, want := range tt.outcomes {
+					if got := outcomes(r)[id]; got != want {
+						t.Errorf("%s: outcome %q, want %q", id, got, want)
+					}
+				}
+			}
+			for id, want := range tt.state {
+				wantStatus(t, want, id)
+			}
+			// The function signed with the key from its environment.
+			for _, c := range emu.Calls() {
+				if c.Status == 499 {
+					continue // a slow call another test's function left: never authenticated
+				}
+				if c.AccessKeyID != rmemu.TestAccessKeyID {
+					t.Errorf("%s call (%s) signed by %q, want the environment's key", c.Action, c.HandshakeID, c.AccessKeyID)
+				}
+			}
+			s := summaryLine(t, fn, requestID)
+			if s[logging.FieldPlatform] != logging.PlatformAWS || s[logging.FieldTrigger] != tt.trigger {
+				t.Errorf("summary line %v: want platform aws, trigger %s", s, tt.trigger)
+			}
+		})
+	}
+}
+
+func TestSQSPartialBatchListsExactlyTheMalformedAndTheFailingRecords(t *testing.T) {
+	reset(t)
+	good, failing := "h-E2eAwsGood000001", "h-E2eAwsFail000001"
+	seedFresh(t, good, failing)
+	emu.FailAlways(failing)
+	event := fmt.Sprintf(`{"Records":[
+		{"messageId":"m-good","body":%q,"eventSource":"aws:sqs"},
+		{"messageId":"m-malformed","body":"{\"handshakeIds\":[","eventSource":"aws:sqs"},
+		{"messageId":"m-failing","body":%q,"eventSource":"aws:sqs"}]}`,
+		`{"handshakeIds":["`+good+`"]}`, failing)
+	rid := requestID("partial-batch")
+	body := invoke(t, fn, rid, []byte(event))
+	if got, want := batchItemFailures(t, body), []string{"m-malformed", "m-failing"}; !slices.Equal(got, want) {
+		t.Errorf("batchItemFailures = %q, want %q", got, want)
+	}
+	wantStatus(t, handshake.StatusCancelled, good)
+	wantStatus(t, handshake.StatusPending, failing)
+	s := summaryLine(t, fn, rid)
+	if s["cancelled"] != 1.0 || s["failed"] != 1.0 {
+		t.Errorf("summary line %v: want cancelled 1, failed 1", s)
+	}
+}
+
+func TestHandlerErrorIsA200WithErrorMessage(t *testing.T) {
+	reset(t)
+	failing := "h-E2eAwsFail000002"
+	seedFresh(t, failing)
+	emu.FailAlways(failing)
+	tests := []struct {
+		name, event, errType string
+		has                  []string
+	}{
+		{"a failed invitation", `{"handshakeIds":["` + failing + `","h-Ca9cE1lEd3aLr5dY"]}`, "FailedError",
+			[]string{"1 invitation(s) failed", failing, "skipped 1"}},
+		{"an event not accepted", `[{"handshakeId":"h-E2eAwsFail000002"}]`, "",
+			[]string{"event not accepted", "JSON array"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := invoke(t, fn, requestID("error"), []byte(tt.event))
+			fe, ok := lambdarie.ParseError(body)
+			if !ok {
+				t.Fatalf("answer %s: want an errorMessage", body)
+			}
+			if tt.errType != "" && fe.Type != tt.errType {
+				t.Errorf("errorType %q, want %q", fe.Type, tt.errType)
+			}
+			for _, s := range tt.has {
+				if !strings.Contains(fe.Message, s) {
+					t.Errorf("errorMessage %q does not contain %q", fe.Message, s)
+				}
+			}
+		})
+	}
+}
+
+func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
+	reset(t)
+	// A function of its own: 3 s timeout, 500 ms per API attempt, so that
+	// the engine starts nothing in the last 2.5 s and cuts calls off 1 s
+	// before the deadline; the emulator answers after 10 s.
+	slow := lambdarie.StartT(t, bootstrap, lambdarie.Options{Env: functionEnv("API_TIMEOUT=500ms"), Timeout: 3 * time.Second})
+	ids := []string{"h-E2eAwsSlow000001", "h-E2eAwsSlow000002", "h-E2eAwsSlow000003", "h-E2eAwsSlow000004", "h-E2eAwsSlow000005", "h-E2eAwsSlow000006"}
+	seedFresh(t, ids...)
+	emu.SetFaults(rmemu.Faults{Latency: 10 * time.Second})
+	defer emu.SetFaults(rmemu.Faults{})
+
+	var records []string
+	var want []string
+	for i, id := range ids {
+		key := fmt.Sprintf("m-slow-%d", i)
+		records = append(records, fmt.Sprintf(`{"messageId":%q,"body":%q,"eventSource":"aws:sqs"}`, key, id))
+		want = append(want, key)
+	}
+	body := invoke(t, slow, "deadline", []byte(`{"Records":[`+strings.Join(records, ",")+`]}`))
+	if got := batchItemFailures(t, body); !slices.Equal(got, want) {
+		t.Errorf("batchItemFailures = %q, want every record %q", got, want)
+	}
+	wantStatus(t, handshake.StatusPending, ids...)
+	summaryLine(t, slow, "deadline") // the engine's last line: the result lines are in
+	results := 0
+	for _, m := range logLines(t, slow, "deadline") {
+		if _, ok := m[logging.FieldHandshakeID]; !ok {
+			continue
+		}
+		results++
+		if m[logging.FieldOutcome] != string(handshake.OutcomeFailed) || m[logging.FieldErrorCode] != janitor.CodeDeadlineExceeded {
+			t.Errorf("result line %v: want failed, %s", m, janitor.CodeDeadlineExceeded)
+		}
+	}
+	if results != len(ids) {
+		t.Errorf("%d result lines, want %d", results, len(ids))
+	}
+}
+
+func TestColdStartAndShutdownLines(t *testing.T) {
+	reset(t)
+	f := lambdarie.StartT(t, bootstrap, lambdarie.Options{Env: functionEnv(), Timeout: 10 * time.Second})
+	for _, id := range []string{"first", "second"} {
+		report(t, invoke(t, f, id, []byte(`{"handshakeId":"h-Ca9cE1lEd3aLr5dY"}`)))
+	}
+	if s := summaryLine(t, f, "first"); s[logging.FieldColdStart] != true {
+		t.Errorf("first invocation: cold_start = %v, want true", s[logging.FieldColdStart])
+	}
+	if s := summaryLine(t, f, "second"); s[logging.FieldColdStart] != false {
+		t.Errorf("second invocation: cold_start = %v, want false", s[logging.FieldColdStart])
+	}
+
+	// Close sends SIGTERM; the emulator passes it on to the function,
+	// which registered for it and logs before it exits.
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var shutdown, config bool
+	sc := bufio.NewScanner(strings.NewReader(f.Output()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		switch m["message"] {
+		case "SIGTERM received, shutting down":
+			shutdown = m[logging.FieldPlatform] == logging.PlatformAWS
+		case "configuration":
+			config = m["endpoint"] == emuURL
+		}
+	}
+	if !shutdown {
+		t.Errorf("no shutdown line after SIGTERM in the function's output:\n%s", tail(f.Output()))
+	}
+	if !config {
+		t.Errorf("no start-up configuration line naming the endpoint in the function's output")
+	}
+	for _, secret := range []string{rmemu.TestAccessKeySecret} {
+		if strings.Contains(f.Output(), secret) {
+			t.Errorf("the function's output holds the access key secret")
+		}
+	}
+}
+
+func TestBadSettingStopsStartUpWithOneLine(t *testing.T) {
+	f := lambdarie.StartT(t, bootstrap, lambdarie.Options{Env: functionEnv("API_QPS=fast"), Timeout: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), invokeTimeout)
+	defer cancel()
+	status, body, err := f.Invoke(ctx, []byte(`{"handshakeId":"h-Ca9cE1lEd3aLr5dY"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The emulator answers an init failure with 502 (Lambda with
+	// Runtime.ExitError); either way, not a Report.
+	if _, isErr := lambdarie.ParseError(body); status == 200 && !isErr {
+		t.Errorf("status %d, answer %s: want an init failure", status, body)
+	}
+	want := `handshake-janitor: API_QPS="fast": want a number of calls per second`
+	lines := f.FunctionLines()
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
+		t.Errorf("function output %q: want one line starting %q", lines, want)
+	}
+}
