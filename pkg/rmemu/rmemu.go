@@ -20,6 +20,25 @@
 // invitations and decides when a Pending one has expired, so a test can move
 // time. Request timestamps (x-acs-date, Timestamp) are checked against the
 // real time, because clients sign with the real time.
+//
+// A request goes through the service's stages in order, and the first that
+// refuses it answers: added latency; method and path (400
+// UnsupportedHTTPMethod, 404 InvalidAction.NotFound); Action and Version
+// (400 MissingAction, 404 InvalidAction.NotFound, 400 MissingVersion,
+// InvalidVersion); authentication (404 InvalidAccessKeyId.NotFound; 400
+// IncompleteSignature, MissingSecurityToken,
+// InvalidSecurityToken.Malformed/.MismatchWithAccessKey/.Expired,
+// InvalidTimeStamp.Format/.Expired, SignatureDoesNotMatch,
+// SignatureNonceUsed, Missing<Parameter>); flow control and injected faults
+// (400 Throttling.User, 503 ServiceUnavailable, 500 InternalError); then the
+// action, with the codes of the API reference (MissingParameter.HandshakeId,
+// InvalidParameter.HandshakeId, EntityNotExists.Handshake,
+// HandshakeStatusMismatch). The codes of the action and the main
+// authentication codes are the service's; those of rarer malformed requests
+// follow its naming but are this emulator's best guess.
+//
+// Invitations are listed in the order they were seeded or invited, which
+// cancelling does not change, so paging is stable.
 package rmemu
 
 import (
