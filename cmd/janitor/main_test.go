@@ -211,7 +211,7 @@ func TestEmulatorCommandServesTheSeedAndPrintsItsEndpoint(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Summary.DryRun != 3 { // the three stale Pending invitations of events/emulator/seed.json
+	if r.Summary.DryRun != 3 { // the three stale Pending invitations of events/emulator/seed.json, not the fresh two
 		t.Errorf("dry run found %d stale invitations, want 3: %+v", r.Summary.DryRun, r.Results)
 	}
 	cancel()
@@ -243,6 +243,9 @@ func TestDemoRunsEverySampleAndEndsWithTheExpectedStates(t *testing.T) {
 		if n := strings.Count(s, id+"  Cancelled"); n != 2 {
 			t.Errorf("%s ends Cancelled in %d of 2 platforms", id, n)
 		}
+	}
+	if n := strings.Count(s, "h-Fr3shNobodyNam3d  Pending"); n != 2 {
+		t.Errorf("the fresh invitation nobody named is Pending in %d of 2 platforms, want 2: sweeps leave it alone", n)
 	}
 	if n := strings.Count(s, "h-Qr5tUv7wXy9zAb1c  Accepted"); n != 2 {
 		t.Errorf("the accepted invitation changed: seen Accepted %d times", n)
