@@ -6,12 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
@@ -21,12 +21,7 @@ import (
 // points the CLI at it.
 func emulatorEnv(t *testing.T, hs ...handshake.Handshake) (*rmemu.Server, func(string) string) {
 	t.Helper()
-	emu := rmemu.New(rmemu.Options{})
-	if err := emu.Seed(hs...); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(emu)
-	t.Cleanup(ts.Close)
+	emu, ts := testkit.Emulator(t, rmemu.Options{}, hs...)
 	env := map[string]string{
 		"RESOURCEMANAGER_ENDPOINT":        ts.URL,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID":     rmemu.TestAccessKeyID,

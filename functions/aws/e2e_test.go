@@ -17,11 +17,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/lambdarie"
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -72,7 +73,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "function output:\n%s\nemulator log:\n%s\n", tail(fn.Output()), tail(fn.Log()))
+		fmt.Fprintf(os.Stderr, "function output:\n%s\nemulator log:\n%s\n", testbin.Tail(fn.Output()), testbin.Tail(fn.Log()))
 	}
 	return code
 }
@@ -87,65 +88,6 @@ func functionEnv(extra ...string) []string {
 		"API_QPS=200",
 		"LOG_LEVEL=info",
 	}, extra...)
-}
-
-// requestID makes a request ID unique in the process (tests may run more
-// than once against the shared function), so that its log lines are its own.
-func requestID(name string) string { return fmt.Sprintf("%s-%d", name, seq.Add(1)) }
-
-var seq atomic.Int64
-
-func tail(s string) string {
-	const n = 16 << 10
-	if len(s) > n {
-		return "...\n" + s[len(s)-n:]
-	}
-	return s
-}
-
-// reset seeds the invitations events/README.md describes (replacing their
-// state) and removes every fault.
-func reset(t *testing.T) {
-	t.Helper()
-	emu.SetFaults(rmemu.Faults{})
-	emu.ClearScripts()
-	f, err := os.Open(filepath.Join("..", "..", "events", "emulator", "seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := emu.LoadSeed(f); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// seedFresh adds Pending invitations created a minute ago: no sweep selects
-// them.
-func seedFresh(t *testing.T, ids ...string) {
-	t.Helper()
-	for _, id := range ids {
-		if err := emu.Seed(handshake.Handshake{HandshakeID: id, TargetEntity: "1000000000000001", CreateTime: time.Now().Add(-time.Minute)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func wantStatus(t *testing.T, want handshake.Status, ids ...string) {
-	t.Helper()
-	for _, id := range ids {
-		if got := emu.Status(id); got != want {
-			t.Errorf("emulator: %s is %q, want %q", id, got, want)
-		}
-	}
-}
-
-func readEvent(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // invoke posts payload to e as request requestID and returns the body of a
@@ -200,57 +142,6 @@ func batchItemFailures(t *testing.T, body []byte) []string {
 	return ids
 }
 
-// logLines returns the function's JSON log lines for one invocation.
-func logLines(t *testing.T, e *lambdarie.Emulator, requestID string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range e.FunctionLines() {
-		if !strings.HasPrefix(line, "{") {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("function line is not JSON: %v: %s", err, line)
-			continue
-		}
-		if m[logging.FieldInvocationID] == requestID {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// summaryLine waits for the one summary line of an invocation and returns
-// it. The answer can reach the test before the function's output has come
-// through the emulator's pipe, so the wait is bounded, not skipped.
-func summaryLine(t *testing.T, e *lambdarie.Emulator, requestID string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var sums []map[string]any
-		for _, m := range logLines(t, e, requestID) {
-			if m["message"] == logging.MessageSummary {
-				sums = append(sums, m)
-			}
-		}
-		if len(sums) == 1 {
-			return sums[0]
-		}
-		if len(sums) > 1 || time.Now().After(deadline) {
-			t.Fatalf("%d summary lines for %s, want 1", len(sums), requestID)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func outcomes(r janitor.Report) map[string]handshake.Outcome {
-	m := map[string]handshake.Outcome{}
-	for _, res := range r.Results {
-		m[res.HandshakeID] = res.Outcome
-	}
-	return m
-}
-
 func TestSampleEvents(t *testing.T) {
 	const (
 		ab, zx, mn, sw  = "h-Ab12Cd34Ef56Gh78", "h-Zx98Yw76Vu54Ts32", "h-Mn3oPq5rSt7uVw9x", "h-Sw3epOnlyStale9X"
@@ -282,10 +173,10 @@ func TestSampleEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			reset(t)
+			testkit.Reset(t, emu)
 			emu.ResetStats()
-			requestID := requestID("sample-" + strings.TrimSuffix(tt.file, ".json"))
-			body := invoke(t, fn, requestID, readEvent(t, tt.file))
+			requestID := testkit.RequestID("sample-" + strings.TrimSuffix(tt.file, ".json"))
+			body := invoke(t, fn, requestID, testkit.ReadEvent(t, tt.file))
 			if tt.failures != nil {
 				if got := batchItemFailures(t, body); !slices.Equal(got, tt.failures) {
 					t.Errorf("batchItemFailures = %q, want %q", got, tt.failures)
@@ -295,17 +186,17 @@ func TestSampleEvents(t *testing.T) {
 				if r.Summary != *tt.summary {
 					t.Errorf("summary = %+v, want %+v", r.Summary, *tt.summary)
 				}
-				if got := outcomes(r); len(got) != len(tt.outcomes) {
+				if got := testkit.Outcomes(r); len(got) != len(tt.outcomes) {
 					t.Errorf("results = %v, want %v", got, tt.outcomes)
 				}
 				for id, want := range tt.outcomes {
-					if got := outcomes(r)[id]; got != want {
+					if got := testkit.Outcomes(r)[id]; got != want {
 						t.Errorf("%s: outcome %q, want %q", id, got, want)
 					}
 				}
 			}
 			for id, want := range tt.state {
-				wantStatus(t, want, id)
+				testkit.WantStatus(t, emu, want, id)
 			}
 			// The function signed with the key from its environment.
 			for _, c := range emu.Calls() {
@@ -316,7 +207,7 @@ func TestSampleEvents(t *testing.T) {
 					t.Errorf("%s call (%s) signed by %q, want the environment's key", c.Action, c.HandshakeID, c.AccessKeyID)
 				}
 			}
-			s := summaryLine(t, fn, requestID)
+			s := testkit.SummaryLine(t, fn.FunctionLines, requestID)
 			if s[logging.FieldPlatform] != logging.PlatformAWS || s[logging.FieldTrigger] != tt.trigger {
 				t.Errorf("summary line %v: want platform aws, trigger %s", s, tt.trigger)
 			}
@@ -325,32 +216,32 @@ func TestSampleEvents(t *testing.T) {
 }
 
 func TestSQSPartialBatchListsExactlyTheMalformedAndTheFailingRecords(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	good, failing := "h-E2eAwsGood000001", "h-E2eAwsFail000001"
-	seedFresh(t, good, failing)
+	testkit.SeedFresh(t, emu, good, failing)
 	emu.FailAlways(failing)
 	event := fmt.Sprintf(`{"Records":[
 		{"messageId":"m-good","body":%q,"eventSource":"aws:sqs"},
 		{"messageId":"m-malformed","body":"{\"handshakeIds\":[","eventSource":"aws:sqs"},
 		{"messageId":"m-failing","body":%q,"eventSource":"aws:sqs"}]}`,
 		`{"handshakeIds":["`+good+`"]}`, failing)
-	rid := requestID("partial-batch")
+	rid := testkit.RequestID("partial-batch")
 	body := invoke(t, fn, rid, []byte(event))
 	if got, want := batchItemFailures(t, body), []string{"m-malformed", "m-failing"}; !slices.Equal(got, want) {
 		t.Errorf("batchItemFailures = %q, want %q", got, want)
 	}
-	wantStatus(t, handshake.StatusCancelled, good)
-	wantStatus(t, handshake.StatusPending, failing)
-	s := summaryLine(t, fn, rid)
+	testkit.WantStatus(t, emu, handshake.StatusCancelled, good)
+	testkit.WantStatus(t, emu, handshake.StatusPending, failing)
+	s := testkit.SummaryLine(t, fn.FunctionLines, rid)
 	if s["cancelled"] != 1.0 || s["failed"] != 1.0 {
 		t.Errorf("summary line %v: want cancelled 1, failed 1", s)
 	}
 }
 
 func TestHandlerErrorIsA200WithErrorMessage(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	failing := "h-E2eAwsFail000002"
-	seedFresh(t, failing)
+	testkit.SeedFresh(t, emu, failing)
 	emu.FailAlways(failing)
 	tests := []struct {
 		name, event, errType string
@@ -363,7 +254,7 @@ func TestHandlerErrorIsA200WithErrorMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body := invoke(t, fn, requestID("error"), []byte(tt.event))
+			body := invoke(t, fn, testkit.RequestID("error"), []byte(tt.event))
 			fe, ok := lambdarie.ParseError(body)
 			if !ok {
 				t.Fatalf("answer %s: want an errorMessage", body)
@@ -381,13 +272,13 @@ func TestHandlerErrorIsA200WithErrorMessage(t *testing.T) {
 }
 
 func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	// A function of its own: 3 s timeout, 500 ms per API attempt, so that
 	// the engine starts nothing in the last 2.5 s and cuts calls off 1 s
 	// before the deadline; the emulator answers after 10 s.
 	slow := lambdarie.StartT(t, bootstrap, lambdarie.Options{Env: functionEnv("API_TIMEOUT=500ms"), Timeout: 3 * time.Second})
 	ids := []string{"h-E2eAwsSlow000001", "h-E2eAwsSlow000002", "h-E2eAwsSlow000003", "h-E2eAwsSlow000004", "h-E2eAwsSlow000005", "h-E2eAwsSlow000006"}
-	seedFresh(t, ids...)
+	testkit.SeedFresh(t, emu, ids...)
 	emu.SetFaults(rmemu.Faults{Latency: 10 * time.Second})
 	defer emu.SetFaults(rmemu.Faults{})
 
@@ -402,10 +293,10 @@ func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
 	if got := batchItemFailures(t, body); !slices.Equal(got, want) {
 		t.Errorf("batchItemFailures = %q, want every record %q", got, want)
 	}
-	wantStatus(t, handshake.StatusPending, ids...)
-	summaryLine(t, slow, "deadline") // the engine's last line: the result lines are in
+	testkit.WantStatus(t, emu, handshake.StatusPending, ids...)
+	testkit.SummaryLine(t, slow.FunctionLines, "deadline") // the engine's last line: the result lines are in
 	results := 0
-	for _, m := range logLines(t, slow, "deadline") {
+	for _, m := range testkit.InvocationLines(t, slow.FunctionLines(), "deadline") {
 		if _, ok := m[logging.FieldHandshakeID]; !ok {
 			continue
 		}
@@ -420,15 +311,15 @@ func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
 }
 
 func TestColdStartAndShutdownLines(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	f := lambdarie.StartT(t, bootstrap, lambdarie.Options{Env: functionEnv(), Timeout: 10 * time.Second})
 	for _, id := range []string{"first", "second"} {
 		report(t, invoke(t, f, id, []byte(`{"handshakeId":"h-Ca9cE1lEd3aLr5dY"}`)))
 	}
-	if s := summaryLine(t, f, "first"); s[logging.FieldColdStart] != true {
+	if s := testkit.SummaryLine(t, f.FunctionLines, "first"); s[logging.FieldColdStart] != true {
 		t.Errorf("first invocation: cold_start = %v, want true", s[logging.FieldColdStart])
 	}
-	if s := summaryLine(t, f, "second"); s[logging.FieldColdStart] != false {
+	if s := testkit.SummaryLine(t, f.FunctionLines, "second"); s[logging.FieldColdStart] != false {
 		t.Errorf("second invocation: cold_start = %v, want false", s[logging.FieldColdStart])
 	}
 
@@ -452,7 +343,7 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 		}
 	}
 	if !shutdown {
-		t.Errorf("no shutdown line after SIGTERM in the function's output:\n%s", tail(f.Output()))
+		t.Errorf("no shutdown line after SIGTERM in the function's output:\n%s", testbin.Tail(f.Output()))
 	}
 	if !config {
 		t.Errorf("no start-up configuration line naming the endpoint in the function's output")

@@ -18,11 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/fcruntime"
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -93,68 +94,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "function stdout:\n%s\nfunction stderr:\n%s\n", tail(proc.Stdout()), tail(proc.Stderr()))
+		fmt.Fprintf(os.Stderr, "function stdout:\n%s\nfunction stderr:\n%s\n", testbin.Tail(proc.Stdout()), testbin.Tail(proc.Stderr()))
 	}
 	return code
-}
-
-// requestID makes a request ID unique in the process (tests may run more
-// than once against the shared function), so that its log lines are its own.
-func requestID(name string) string { return fmt.Sprintf("%s-%d", name, seq.Add(1)) }
-
-var seq atomic.Int64
-
-func tail(s string) string {
-	const n = 16 << 10
-	if len(s) > n {
-		return "...\n" + s[len(s)-n:]
-	}
-	return s
-}
-
-// reset seeds the invitations events/README.md describes (replacing their
-// state) and removes every fault.
-func reset(t *testing.T) {
-	t.Helper()
-	emu.SetFaults(rmemu.Faults{})
-	emu.ClearScripts()
-	f, err := os.Open(filepath.Join("..", "..", "events", "emulator", "seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := emu.LoadSeed(f); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// seedFresh adds Pending invitations created a minute ago: no sweep selects
-// them.
-func seedFresh(t *testing.T, ids ...string) {
-	t.Helper()
-	for _, id := range ids {
-		if err := emu.Seed(handshake.Handshake{HandshakeID: id, TargetEntity: "1000000000000001", CreateTime: time.Now().Add(-time.Minute)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func wantStatus(t *testing.T, want handshake.Status, ids ...string) {
-	t.Helper()
-	for _, id := range ids {
-		if got := emu.Status(id); got != want {
-			t.Errorf("emulator: %s is %q, want %q", id, got, want)
-		}
-	}
-}
-
-func readEvent(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // invoke hands payload to the function and returns its answer; a timeout
@@ -191,57 +133,9 @@ func report(t *testing.T, resp fcruntime.Response) janitor.Report {
 	return r
 }
 
-func outcomes(r janitor.Report) map[string]handshake.Outcome {
-	m := map[string]handshake.Outcome{}
-	for _, res := range r.Results {
-		m[res.HandshakeID] = res.Outcome
-	}
-	return m
-}
-
-// logLines returns the function's JSON log lines for one invocation (the
-// SDK's own "FC Invoke Start/End" lines are not JSON).
-func logLines(t *testing.T, requestID string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.SplitSeq(proc.Stdout(), "\n") {
-		if !strings.HasPrefix(line, "{") {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("function line is not JSON: %v: %s", err, line)
-			continue
-		}
-		if m[logging.FieldInvocationID] == requestID {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// summaryLine waits for the one summary line of an invocation and returns
-// it. The answer can reach the runtime API before the process's output
-// reaches the test through its pipe, so the wait is bounded, not skipped.
-func summaryLine(t *testing.T, requestID string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var sums []map[string]any
-		for _, m := range logLines(t, requestID) {
-			if m["message"] == logging.MessageSummary {
-				sums = append(sums, m)
-			}
-		}
-		if len(sums) == 1 {
-			return sums[0]
-		}
-		if len(sums) > 1 || time.Now().After(deadline) {
-			t.Fatalf("%d summary lines for %s, want 1", len(sums), requestID)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// stdoutLines returns the function's stdout so far, line by line: its JSON
+// log lines and the SDK's own "FC Invoke Start/End" lines.
+func stdoutLines() []string { return strings.Split(proc.Stdout(), "\n") }
 
 // wantSignedBy checks that every call naming each ID was signed by key,
 // with a matching security token when sts.
@@ -299,15 +193,15 @@ func TestSampleEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			reset(t)
+			testkit.Reset(t, emu)
 			emu.ResetStats()
-			requestID := requestID("sample-" + strings.TrimSuffix(tt.file, ".json"))
-			resp := invoke(t, readEvent(t, tt.file), fcruntime.InvokeOptions{RequestID: requestID, Credentials: roleCreds})
+			requestID := testkit.RequestID("sample-" + strings.TrimSuffix(tt.file, ".json"))
+			resp := invoke(t, testkit.ReadEvent(t, tt.file), fcruntime.InvokeOptions{RequestID: requestID, Credentials: roleCreds})
 			r := report(t, resp)
 			if r.Summary != tt.summary {
 				t.Errorf("summary = %+v, want %+v", r.Summary, tt.summary)
 			}
-			got := outcomes(r)
+			got := testkit.Outcomes(r)
 			if len(got) != len(tt.outcomes) {
 				t.Errorf("results = %v, want %v", got, tt.outcomes)
 			}
@@ -317,7 +211,7 @@ func TestSampleEvents(t *testing.T) {
 				}
 			}
 			for id, want := range tt.state {
-				wantStatus(t, want, id)
+				testkit.WantStatus(t, emu, want, id)
 			}
 			// Every call of the invocation was signed with the role's
 			// credentials from the headers, not the environment's key.
@@ -330,7 +224,7 @@ func TestSampleEvents(t *testing.T) {
 						c.Action, c.HandshakeID, c.AccessKeyID, c.STS, rmemu.TestSTSAccessKeyID)
 				}
 			}
-			s := summaryLine(t, requestID)
+			s := testkit.SummaryLine(t, stdoutLines, requestID)
 			if s[logging.FieldPlatform] != logging.PlatformFC || s[logging.FieldTrigger] != tt.trigger {
 				t.Errorf("summary line %v: want platform fc, trigger %s", s, tt.trigger)
 			}
@@ -339,9 +233,9 @@ func TestSampleEvents(t *testing.T) {
 }
 
 func TestInvocationCredentialsComeFirstAndAreNotKept(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	withRole, without, again := "h-E2eFcCredRole001", "h-E2eFcCredNone001", "h-E2eFcCredRole002"
-	seedFresh(t, withRole, without, again)
+	testkit.SeedFresh(t, emu, withRole, without, again)
 	steps := []struct {
 		id    string
 		creds fcruntime.Credentials
@@ -354,7 +248,7 @@ func TestInvocationCredentialsComeFirstAndAreNotKept(t *testing.T) {
 	}
 	for _, s := range steps {
 		resp := invoke(t, []byte(`{"handshakeId":"`+s.id+`"}`), fcruntime.InvokeOptions{Credentials: s.creds})
-		if got := outcomes(report(t, resp))[s.id]; got != handshake.OutcomeCancelled {
+		if got := testkit.Outcomes(report(t, resp))[s.id]; got != handshake.OutcomeCancelled {
 			t.Errorf("%s: outcome %q, want cancelled", s.id, got)
 		}
 		wantSignedBy(t, s.key, s.sts, s.id)
@@ -367,9 +261,9 @@ func TestInvocationCredentialsComeFirstAndAreNotKept(t *testing.T) {
 }
 
 func TestQueueBatchWithFailuresIsAnErrorNamingMessagesAndIDs(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	good, failing := "h-E2eFcGood0000001", "h-E2eFcFail0000001"
-	seedFresh(t, good, failing)
+	testkit.SeedFresh(t, emu, good, failing)
 	emu.FailAlways(failing)
 	batch := fmt.Sprintf(`[
 		{"id":"e1","specversion":"1.0","type":"mns:Queue:SendMessage","source":"MNS-q","data":{"messageId":"MSG-GOOD","messageBody":%q}},
@@ -377,7 +271,7 @@ func TestQueueBatchWithFailuresIsAnErrorNamingMessagesAndIDs(t *testing.T) {
 		{"id":"e3","specversion":"1.0","type":"mns:Queue:SendMessage","source":"MNS-q","data":{"messageId":"MSG-INVALID","messageBody":"h-not-an-id"}},
 		{"id":"e4","specversion":"1.0","type":"mns:Queue:SendMessage","source":"MNS-q","data":{"messageId":"MSG-MALFORMED","messageBody":"{\"handshakeIds\":["}}]`,
 		good, `{"handshakeIds":["`+failing+`"]}`)
-	rid := requestID("queue-failures")
+	rid := testkit.RequestID("queue-failures")
 	resp := invoke(t, []byte(batch), fcruntime.InvokeOptions{RequestID: rid, Credentials: roleCreds})
 	if resp.Err == nil {
 		t.Fatalf("answer %s, want an error so that the trigger redelivers", resp.Body)
@@ -395,9 +289,9 @@ func TestQueueBatchWithFailuresIsAnErrorNamingMessagesAndIDs(t *testing.T) {
 	if strings.Contains(msg, "MSG-GOOD") || strings.Contains(msg, good) {
 		t.Errorf("errorMessage %q names the record that succeeded", msg)
 	}
-	wantStatus(t, handshake.StatusCancelled, good)
-	wantStatus(t, handshake.StatusPending, failing)
-	s := summaryLine(t, rid)
+	testkit.WantStatus(t, emu, handshake.StatusCancelled, good)
+	testkit.WantStatus(t, emu, handshake.StatusPending, failing)
+	s := testkit.SummaryLine(t, stdoutLines, rid)
 	if s["cancelled"] != 1.0 || s["failed"] != 1.0 || s["invalid"] != 1.0 {
 		t.Errorf("summary line %v: want cancelled 1, failed 1, invalid 1", s)
 	}
@@ -410,15 +304,15 @@ func TestQueueBatchWithFailuresIsAnErrorNamingMessagesAndIDs(t *testing.T) {
 		{"id":"e2","specversion":"1.0","type":"mns:Queue:SendMessage","source":"MNS-q","data":{"messageId":"MSG-FAIL","messageBody":%q}}]`,
 		good, failing)
 	r := report(t, invoke(t, []byte(redelivered), fcruntime.InvokeOptions{Credentials: roleCreds}))
-	if got := outcomes(r); got[good] != handshake.OutcomeSkipped || got[failing] != handshake.OutcomeCancelled {
+	if got := testkit.Outcomes(r); got[good] != handshake.OutcomeSkipped || got[failing] != handshake.OutcomeCancelled {
 		t.Errorf("outcomes on redelivery = %v, want %s skipped, %s cancelled", got, good, failing)
 	}
 }
 
 func TestTimerWithAFailureIsAnError(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	failing := "h-E2eFcFail0000002"
-	seedFresh(t, failing)
+	testkit.SeedFresh(t, emu, failing)
 	emu.FailAlways(failing)
 	event := `{"triggerTime":"2026-07-26T03:00:00Z","triggerName":"janitor-named","payload":"` + failing + `,h-Ca9cE1lEd3aLr5dY"}`
 	resp := invoke(t, []byte(event), fcruntime.InvokeOptions{Credentials: roleCreds})
@@ -429,9 +323,9 @@ func TestTimerWithAFailureIsAnError(t *testing.T) {
 }
 
 func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
-	reset(t)
+	testkit.Reset(t, emu)
 	ids := []string{"h-E2eFcSlow0000001", "h-E2eFcSlow0000002", "h-E2eFcSlow0000003", "h-E2eFcSlow0000004", "h-E2eFcSlow0000005", "h-E2eFcSlow0000006"}
-	seedFresh(t, ids...)
+	testkit.SeedFresh(t, emu, ids...)
 	emu.SetFaults(rmemu.Faults{Latency: 10 * time.Second})
 	defer emu.SetFaults(rmemu.Faults{})
 
@@ -443,7 +337,7 @@ func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
 	}
 	// 3 s for the invocation; the emulator answers after 10 s.
 	resp := invoke(t, []byte("["+strings.Join(events, ",")+"]"), fcruntime.InvokeOptions{
-		RequestID: requestID("deadline"), Timeout: 3 * time.Second, Credentials: roleCreds,
+		RequestID: testkit.RequestID("deadline"), Timeout: 3 * time.Second, Credentials: roleCreds,
 	})
 	if resp.Err == nil {
 		t.Fatalf("answer %s, want an error naming every record", resp.Body)
@@ -453,7 +347,7 @@ func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
 			t.Errorf("errorMessage %q does not contain %q", resp.Err.Message, want)
 		}
 	}
-	wantStatus(t, handshake.StatusPending, ids...)
+	testkit.WantStatus(t, emu, handshake.StatusPending, ids...)
 }
 
 func TestBadSettingStopsStartUpWithOneLine(t *testing.T) {

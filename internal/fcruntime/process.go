@@ -1,7 +1,6 @@
 package fcruntime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
 )
 
 // Build compiles the main package pkg into the file out for the host, with
@@ -22,10 +22,8 @@ import (
 // pkg is resolved as the go command does in the current directory: in a
 // test, "./testdata/echo" or a full import path.
 func Build(ctx context.Context, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("fcruntime: go build %s: %w: %s", pkg, err, bytes.TrimSpace(msg))
+	if err := testbin.Build(ctx, "", out, pkg, "-trimpath", "-ldflags=-s -w -buildid="); err != nil {
+		return fmt.Errorf("fcruntime: %w", err)
 	}
 	return nil
 }
@@ -53,8 +51,8 @@ const stopGrace = 2 * time.Second
 type Process struct {
 	cmd     *exec.Cmd
 	started time.Time
-	stdout  *capBuffer
-	stderr  *capBuffer
+	stdout  *testbin.Buffer
+	stderr  *testbin.Buffer
 	exited  chan struct{}
 	waitErr error // set before exited is closed
 
@@ -88,8 +86,8 @@ func StartProcess(bin string, srv *Server, opts ProcessOptions) (*Process, error
 	env = append(env, opts.Env...) // exec keeps the last value of a duplicate key
 
 	p := &Process{
-		stdout: newCapBuffer(),
-		stderr: newCapBuffer(),
+		stdout: testbin.NewBuffer("fcruntime"),
+		stderr: testbin.NewBuffer("fcruntime"),
 		exited: make(chan struct{}),
 	}
 	cmd := exec.Command(abs)
@@ -115,7 +113,7 @@ func StartProcess(bin string, srv *Server, opts ProcessOptions) (*Process, error
 	return p, nil
 }
 
-func tee(buf *capBuffer, w io.Writer) io.Writer {
+func tee(buf *testbin.Buffer, w io.Writer) io.Writer {
 	if w == nil {
 		return buf
 	}
@@ -177,43 +175,6 @@ func (p *Process) Close() error {
 		}
 	})
 	return p.closeErr
-}
-
-// maxCapture bounds the output kept per stream; a chatty function under a
-// long benchmark must not grow the test process without limit.
-const maxCapture = 8 << 20
-
-// capBuffer is a goroutine-safe buffer that keeps the first maxCapture bytes.
-type capBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	dropped int64
-}
-
-func newCapBuffer() *capBuffer { return &capBuffer{} }
-
-func (b *capBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	room := maxCapture - b.buf.Len()
-	if room < len(p) {
-		b.dropped += int64(len(p) - max(room, 0))
-		if room > 0 {
-			b.buf.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	b.buf.Write(p)
-	return len(p), nil
-}
-
-func (b *capBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.dropped > 0 {
-		return b.buf.String() + fmt.Sprintf("\n[fcruntime: %d more bytes dropped]\n", b.dropped)
-	}
-	return b.buf.String()
 }
 
 // errNotExited is returned by ExitCode before the process has exited.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
 )
 
 type echoReply struct {
@@ -156,7 +158,7 @@ func TestEchoFunctionUnderTheSDK(t *testing.T) {
 		if !resp.TimedOut {
 			t.Errorf("response = %+v, want TimedOut", resp)
 		}
-		if !waitFor(ctx, func() bool {
+		if !testbin.WaitFor(ctx, func() bool {
 			return strings.Contains(proc.Stderr(), "failed to parse contents of header: x-fc-function-timeout")
 		}) {
 			t.Errorf("stderr lacks the SDK's complaint:\n%s", proc.Stderr())
@@ -232,18 +234,4 @@ func TestBuildReportsACompileError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no-such-package") {
 		t.Errorf("Build of a missing package: %v, want an error naming it", err)
 	}
-}
-
-// waitFor polls cond every 10 ms until it holds or ctx is done.
-func waitFor(ctx context.Context, cond func() bool) bool {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-tick.C:
-		}
-	}
-	return true
 }

@@ -2,26 +2,16 @@ package fcruntime
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
-	"time"
-)
 
-// buildTimeout bounds a go build in BuildT (a cold build cache needs more
-// than a warm one).
-const buildTimeout = 3 * time.Minute
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
+)
 
 // BuildT builds the main package pkg (see Build) into the test's temporary
 // directory and returns the binary's path; it fails the test on error.
 func BuildT(t testing.TB, pkg string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "main")
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	if err := Build(ctx, pkg, out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testbin.BuildT(t, "main", func(ctx context.Context, out string) error { return Build(ctx, pkg, out) })
 }
 
 // NewServerT starts a Server closed when the test ends.
@@ -47,17 +37,8 @@ func StartT(t testing.TB, bin string, srv *Server, opts ProcessOptions) *Process
 			t.Error(err)
 		}
 		if t.Failed() {
-			t.Logf("function stdout:\n%s\nfunction stderr:\n%s", tail(p.Stdout()), tail(p.Stderr()))
+			t.Logf("function stdout:\n%s\nfunction stderr:\n%s", testbin.Tail(p.Stdout()), testbin.Tail(p.Stderr()))
 		}
 	})
 	return p
-}
-
-// tail keeps the end of a log, where the failure usually is.
-func tail(s string) string {
-	const n = 16 << 10
-	if len(s) <= n {
-		return s
-	}
-	return "...\n" + s[len(s)-n:]
 }

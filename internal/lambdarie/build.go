@@ -1,7 +1,6 @@
 package lambdarie
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,10 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
 )
 
 // RIEPackage is the emulator's main package, pinned as a tool in go.mod.
@@ -28,13 +28,8 @@ func Build(ctx context.Context, pkg, out string) error {
 }
 
 func goBuild(ctx context.Context, dir, out, pkg string, flags ...string) error {
-	args := append([]string{"build"}, flags...)
-	args = append(args, "-o", out, pkg)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("lambdarie: go build %s: %w: %s", pkg, err, bytes.TrimSpace(msg))
+	if err := testbin.Build(ctx, dir, out, pkg, flags...); err != nil {
+		return fmt.Errorf("lambdarie: %w", err)
 	}
 	return nil
 }
@@ -57,9 +52,9 @@ func BuildRIE(ctx context.Context) (string, error) {
 	if rie.path != "" && isFile(rie.path) {
 		return rie.path, nil
 	}
-	root, err := moduleRoot()
+	root, err := testbin.ModuleRoot()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("lambdarie: %w", err)
 	}
 	h := sha256.New()
 	for _, name := range []string{"go.mod", "go.sum"} {
@@ -108,25 +103,6 @@ func cacheDir() (string, error) {
 		return "", fmt.Errorf("lambdarie: cache directory: %w", err)
 	}
 	return dir, nil
-}
-
-// moduleRoot is the nearest directory at or above the working directory
-// that holds a go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("lambdarie: %w", err)
-	}
-	for {
-		if isFile(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("lambdarie: no go.mod at or above the working directory; run inside the module")
-		}
-		dir = parent
-	}
 }
 
 func isFile(path string) bool {

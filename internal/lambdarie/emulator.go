@@ -54,6 +54,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
 )
 
 // InvokePath is the emulator's invoke endpoint.
@@ -113,7 +115,7 @@ type Emulator struct {
 	runtimeAPI string
 	started    time.Time
 	ready      time.Time
-	stdout     *capBuffer
+	stdout     *testbin.Buffer
 	stderr     *initLog
 	exited     chan struct{}
 	waitErr    error // set before exited is closed
@@ -178,7 +180,7 @@ func start(ctx context.Context, rieBin, bootstrap string, env []string, opts Opt
 	e := &Emulator{
 		url:        "http://" + invokeAddr,
 		runtimeAPI: runtimeAddr,
-		stdout:     &capBuffer{},
+		stdout:     testbin.NewBuffer("lambdarie"),
 		stderr:     newInitLog(),
 		exited:     make(chan struct{}),
 		turn:       make(chan struct{}, 1),
@@ -215,10 +217,10 @@ func start(ctx context.Context, rieBin, bootstrap string, env []string, opts Opt
 		for !accepts(ctx, addr) {
 			select {
 			case <-e.exited:
-				return nil, fmt.Errorf("lambdarie: %w (%v); its log:\n%s", errExitedEarly, e.waitErr, tail(e.stderr.String()))
+				return nil, fmt.Errorf("lambdarie: %w (%v); its log:\n%s", errExitedEarly, e.waitErr, testbin.Tail(e.stderr.String()))
 			case <-ctx.Done():
 				_ = e.Close()
-				return nil, fmt.Errorf("lambdarie: waiting for the emulator on %s: %w; its log:\n%s", addr, context.Cause(ctx), tail(e.stderr.String()))
+				return nil, fmt.Errorf("lambdarie: waiting for the emulator on %s: %w; its log:\n%s", addr, context.Cause(ctx), testbin.Tail(e.stderr.String()))
 			case <-tick.C:
 			}
 		}
@@ -508,13 +510,4 @@ func tee(buf io.Writer, w io.Writer) io.Writer {
 		return buf
 	}
 	return io.MultiWriter(buf, w)
-}
-
-// tail keeps the end of a log, where the failure usually is.
-func tail(s string) string {
-	const n = 16 << 10
-	if len(s) <= n {
-		return s
-	}
-	return "...\n" + s[len(s)-n:]
 }

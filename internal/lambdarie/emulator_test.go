@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
 )
 
 type echoReply struct {
@@ -170,7 +172,7 @@ func TestEchoUnderTheEmulator(t *testing.T) {
 			t.Fatal("emulator still running after Close")
 		}
 		for _, k := range kids {
-			if !waitFor(ctx, func() bool { return gone(k) }) {
+			if !testbin.WaitFor(ctx, func() bool { return gone(k) }) {
 				t.Errorf("function pid %d still exists after Close", k)
 			}
 		}
@@ -199,7 +201,7 @@ func TestKillStopsEverythingAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range kids {
-		if !waitFor(ctx, func() bool { return gone(k) }) {
+		if !testbin.WaitFor(ctx, func() bool { return gone(k) }) {
 			t.Errorf("function pid %d still running after Kill", k)
 		}
 	}
@@ -331,18 +333,4 @@ func TestParseErrorAndIsTimeout(t *testing.T) {
 			t.Errorf("%q: ParseError %v, IsTimeout %v; want %v, %v", tc.body, isErr, IsTimeout([]byte(tc.body)), tc.isErr, tc.isTimeout)
 		}
 	}
-}
-
-// waitFor polls cond every 10 ms until it holds or ctx is done.
-func waitFor(ctx context.Context, cond func() bool) bool {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-tick.C:
-		}
-	}
-	return true
 }

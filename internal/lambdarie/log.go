@@ -2,74 +2,36 @@ package lambdarie
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
 )
-
-// maxCapture bounds the output kept per stream, so a chatty function under a
-// long benchmark cannot grow the test process without limit.
-const maxCapture = 8 << 20
-
-// capBuffer is a goroutine-safe buffer that keeps the first maxCapture bytes.
-type capBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	dropped int64
-}
-
-func (b *capBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.write(p)
-	return len(p), nil
-}
-
-func (b *capBuffer) write(p []byte) {
-	room := maxCapture - b.buf.Len()
-	if room < len(p) {
-		b.dropped += int64(len(p) - max(room, 0))
-		if room > 0 {
-			b.buf.Write(p[:room])
-		}
-		return
-	}
-	b.buf.Write(p)
-}
-
-func (b *capBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.string()
-}
-
-func (b *capBuffer) string() string {
-	if b.dropped > 0 {
-		return b.buf.String() + fmt.Sprintf("\n[lambdarie: %d more bytes dropped]\n", b.dropped)
-	}
-	return b.buf.String()
-}
 
 // initLog captures the emulator's log and picks the init durations out of
 // lines like
 //
 //	27 Nov 2026 01:47:50,221 [INFO] (rapid) INIT REPORT(durationMs: 4.361000)
 type initLog struct {
-	capBuffer
+	log *testbin.Buffer
+
+	mu      sync.Mutex
 	partial []byte          // an unfinished last line
-	inits   []time.Duration // guarded by capBuffer.mu
+	inits   []time.Duration // guarded by mu
 	changed chan struct{}   // closed and replaced when inits grows
 }
 
-func newInitLog() *initLog { return &initLog{changed: make(chan struct{})} }
+func newInitLog() *initLog {
+	return &initLog{log: testbin.NewBuffer("lambdarie"), changed: make(chan struct{})}
+}
 
 var initReport = []byte("INIT REPORT(durationMs: ")
 
 func (l *initLog) Write(p []byte) (int, error) {
+	l.log.Write(p)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.write(p)
 	l.partial = append(l.partial, p...)
 	for {
 		i := bytes.IndexByte(l.partial, '\n')
@@ -84,6 +46,9 @@ func (l *initLog) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// String returns the log so far.
+func (l *initLog) String() string { return l.log.String() }
 
 func (l *initLog) line(line []byte) {
 	_, rest, ok := bytes.Cut(line, initReport)

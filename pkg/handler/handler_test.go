@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -108,7 +109,7 @@ func TestUnreadableEventIsAnErrorWithASummaryLine(t *testing.T) {
 			if resp != nil {
 				t.Errorf("response = %#v, want nil with the error", resp)
 			}
-			sums := e.logs.summaries(t)
+			sums := testkit.Summaries(e.logs.Lines(t))
 			if len(sums) != 1 {
 				t.Fatalf("%d summary lines, want 1:\n%s", len(sums), e.logs)
 			}
@@ -164,7 +165,7 @@ func TestFCQueueBatchWithFailuresIsAnErrorNamingRecordsAndIDs(t *testing.T) {
 	redelivered := mnsBatch(t, [2]string{"MSG-OK", ok1}, [2]string{"MSG-FAIL", failing})
 	resp, err = e.h.FC(context.Background(), handler.Invocation{ID: "fc-2"}, redelivered)
 	r := asReport(t, resp, err)
-	if got := outcomes(r); got[ok1] != handshake.OutcomeSkipped || got[failing] != handshake.OutcomeCancelled {
+	if got := testkit.Outcomes(*r); got[ok1] != handshake.OutcomeSkipped || got[failing] != handshake.OutcomeCancelled {
 		t.Errorf("outcomes after redelivery = %v, want %s skipped and %s cancelled", got, ok1, failing)
 	}
 }
@@ -246,7 +247,7 @@ func TestTimerScheduleAndDirectAnswerWithTheReport(t *testing.T) {
 			if r.Summary != tt.want.summary {
 				t.Errorf("summary = %+v, want %+v", r.Summary, tt.want.summary)
 			}
-			if got := outcomes(r); !mapsEqual(got, tt.want.outcomes) {
+			if got := testkit.Outcomes(*r); !mapsEqual(got, tt.want.outcomes) {
 				t.Errorf("outcomes = %v, want %v", got, tt.want.outcomes)
 			}
 			// The Report's wire shape: summary and results, nothing of Items.
@@ -283,7 +284,7 @@ func TestColdStartIsTrueOnlyOnTheFirstInvocation(t *testing.T) {
 		}
 	}
 	var got []any
-	for _, s := range e.logs.summaries(t) {
+	for _, s := range testkit.Summaries(e.logs.Lines(t)) {
 		got = append(got, s[logging.FieldColdStart])
 	}
 	if want := []any{true, false, false}; !slices.Equal(got, want) {
@@ -319,7 +320,7 @@ func TestEveryLogLineCarriesTheInvocationFields(t *testing.T) {
 			}
 			_, _ = call(context.Background(), handler.Invocation{ID: "inv-42"}, tt.event(t))
 
-			lines := e.logs.lines(t)
+			lines := e.logs.Lines(t)
 			if len(lines) < 7 { // 6 results, a record not decoded, the summary
 				t.Fatalf("%d log lines, want at least 7:\n%s", len(lines), e.logs)
 			}
@@ -340,7 +341,7 @@ func TestEveryLogLineCarriesTheInvocationFields(t *testing.T) {
 			if results != 6 {
 				t.Errorf("%d result lines, want 6 (one per distinct invitation)", results)
 			}
-			sums := e.logs.summaries(t)
+			sums := testkit.Summaries(e.logs.Lines(t))
 			if len(sums) != 1 {
 				t.Fatalf("%d summary lines, want 1", len(sums))
 			}
@@ -357,7 +358,7 @@ func TestEveryLogLineCarriesTheInvocationFields(t *testing.T) {
 }
 
 func TestFCInvocationCredentialsComeFirstAndAreNotKept(t *testing.T) {
-	e := newEnv(t, envOptions{platform: logging.PlatformFC}) // accepts testAK and the STS triple
+	e := newEnv(t, envOptions{platform: logging.PlatformFC}) // accepts testkit.Credentials and the STS triple
 	e.seed(t, time.Hour, id(1), id(2), id(3), id(4))
 	bogus := resourcemanager.Credentials{AccessKeyID: "STS.NotKnownToTheService", AccessKeySecret: "bogus-secret-value-1234", SecurityToken: "bogus-token-value-5678"}
 
@@ -370,7 +371,7 @@ func TestFCInvocationCredentialsComeFirstAndAreNotKept(t *testing.T) {
 		sts      bool
 		provider bool // the provider was asked
 	}{
-		{"role credentials sign", &testSTS, id(1), handshake.OutcomeCancelled, rmemu.TestSTSAccessKeyID, true, false},
+		{"role credentials sign", &testkit.STSCredentials, id(1), handshake.OutcomeCancelled, rmemu.TestSTSAccessKeyID, true, false},
 		{"without them the provider signs", nil, id(2), handshake.OutcomeCancelled, rmemu.TestAccessKeyID, false, true},
 		{"unknown role credentials are used, not the valid provider's", &bogus, id(3), handshake.OutcomeFailed, bogus.AccessKeyID, false, false},
 		{"and are not kept", nil, id(4), handshake.OutcomeCancelled, rmemu.TestAccessKeyID, false, true},
@@ -388,7 +389,7 @@ func TestFCInvocationCredentialsComeFirstAndAreNotKept(t *testing.T) {
 		} else {
 			r = asReport(t, resp, err)
 		}
-		if got := outcomes(r)[s.id]; got != s.outcome {
+		if got := testkit.Outcomes(*r)[s.id]; got != s.outcome {
 			t.Errorf("step %d %s: outcome %s, want %s (%+v)", i, s.name, got, s.outcome, r.Results)
 		}
 		calls := e.callsFor(s.id)
@@ -485,8 +486,8 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuf{}
-	h, err := handler.New(logging.PlatformAWS, cfg, logging.New(logs, cfg.LogLevel), resourcemanager.StaticCredentials(testAK))
+	logs := &testkit.LogBuffer{}
+	h, err := handler.New(logging.PlatformAWS, cfg, logging.New(logs, cfg.LogLevel), resourcemanager.StaticCredentials(testkit.Credentials))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,7 +504,7 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 
 	// A DRY_RUN=false run through the same wiring reaches the emulator.
 	cfg.DryRun = false
-	h, err = handler.New(logging.PlatformAWS, cfg, logging.New(logs, cfg.LogLevel), resourcemanager.StaticCredentials(testAK))
+	h, err = handler.New(logging.PlatformAWS, cfg, logging.New(logs, cfg.LogLevel), resourcemanager.StaticCredentials(testkit.Credentials))
 	if err != nil {
 		t.Fatal(err)
 	}

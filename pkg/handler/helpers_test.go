@@ -1,19 +1,16 @@
 package handler_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
@@ -22,60 +19,8 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
-var (
-	testAK  = resourcemanager.Credentials{AccessKeyID: rmemu.TestAccessKeyID, AccessKeySecret: rmemu.TestAccessKeySecret}
-	testSTS = resourcemanager.Credentials{AccessKeyID: rmemu.TestSTSAccessKeyID, AccessKeySecret: rmemu.TestSTSAccessKeySecret, SecurityToken: rmemu.TestSecurityToken}
-)
-
 // id returns a valid handshake ID that differs for every n.
 func id(n int) string { return fmt.Sprintf("h-Hand%012d", n) }
-
-// logBuf collects log lines; zerolog writes each line in one Write.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// lines parses every line written so far; a line that is not one JSON
-// object fails the test.
-func (l *logBuf) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader([]byte(l.String())))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not a JSON object: %v: %s", err, sc.Bytes())
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// summaries returns the "invocation summary" lines.
-func (l *logBuf) summaries(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, m := range l.lines(t) {
-		if m["message"] == logging.MessageSummary {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // countingProvider hands out fixed credentials and counts the calls.
 type countingProvider struct {
@@ -92,7 +37,7 @@ func (p *countingProvider) Credentials(context.Context) (resourcemanager.Credent
 type env struct {
 	emu      *rmemu.Server
 	url      string
-	logs     *logBuf
+	logs     *testkit.LogBuffer
 	provider *countingProvider
 	h        *handler.Handler
 }
@@ -110,28 +55,15 @@ type envOptions struct {
 // tests: few attempts, high rate limit.
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	emu := rmemu.New(o.emu)
-	hs := httptest.NewServer(emu)
-	t.Cleanup(hs.Close)
-	if o.clientTimeout == 0 {
-		o.clientTimeout = 2 * time.Second
-	}
-	if o.clientMargin == 0 {
-		o.clientMargin = 10 * time.Millisecond
-	}
-	prov := &countingProvider{c: testAK}
-	client, err := resourcemanager.New(resourcemanager.Options{
-		Endpoint:     hs.URL,
+	emu, hs := testkit.Emulator(t, o.emu)
+	prov := &countingProvider{c: testkit.Credentials}
+	client := testkit.Client(t, hs.URL, resourcemanager.Options{
 		Credentials:  prov,
-		Timeout:      o.clientTimeout,
-		QPS:          1000,
+		Timeout:      o.clientTimeout, // zero: testkit's 2 s
 		MaxAttempts:  2,
-		SafetyMargin: o.clientMargin,
+		SafetyMargin: o.clientMargin, // zero: testkit's 10 ms
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &logBuf{}
+	logs := &testkit.LogBuffer{}
 	return &env{
 		emu:      emu,
 		url:      hs.URL,
@@ -258,12 +190,4 @@ func asReport(t *testing.T, resp any, err error) *janitor.Report {
 		t.Fatalf("response is %T, want *janitor.Report", resp)
 	}
 	return r
-}
-
-func outcomes(r *janitor.Report) map[string]handshake.Outcome {
-	m := make(map[string]handshake.Outcome, len(r.Results))
-	for _, res := range r.Results {
-		m[res.HandshakeID] = res.Outcome
-	}
-	return m
 }

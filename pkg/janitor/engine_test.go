@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -35,7 +36,7 @@ func TestRunGivesEachInvitationItsOutcomeAndCallsOnlyForValidDistinctIDs(t *test
 		handshake.Handshake{HandshakeID: expired, Status: handshake.StatusPending,
 			CreateTime: epoch.Add(-20 * 24 * time.Hour), ExpireTime: epoch.Add(-6 * 24 * time.Hour)},
 	)
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{})}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
 	decodeErr := errors.New("record body is not JSON")
 	job := janitor.Job{Items: []janitor.Item{
 		{Key: "m1", IDs: []string{pending, invalid, cancelled}},
@@ -138,7 +139,7 @@ func mapsEqual(a, b map[string]int) bool {
 func TestRunCancelsAnIDNamedByThreeItemsOnce(t *testing.T) {
 	id := testID(7)
 	emu, hs := emulator(t, rmemu.Options{}, invitation(id, time.Hour))
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), Concurrency: 4}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 4}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{
 		{Key: "a", IDs: []string{id}},
 		{Key: "b", IDs: []string{id, id}},
@@ -170,7 +171,7 @@ func TestRunKeepsCallsInFlightWithinConcurrency(t *testing.T) {
 		named = append(named, testID(i))
 	}
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 20 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), Concurrency: concurrency}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: concurrency}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "k", IDs: named}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -200,7 +201,7 @@ func TestRunStaysWithinTheClientRate(t *testing.T) {
 		named = append(named, testID(i))
 	}
 	emu, hs := emulator(t, rmemu.Options{}, seed...)
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{QPS: qps}), Concurrency: 8}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{QPS: qps}), Concurrency: 8}
 	start := time.Now()
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "k", IDs: named}}})
 	elapsed := time.Since(start)
@@ -255,7 +256,7 @@ func TestRunDryRunCallsNoCancel(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			stale := invitation(testID(1), 10*24*time.Hour)
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, stale)
-			e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), DryRun: tt.engineDry, Now: fixedClock}
+			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), DryRun: tt.engineDry, Now: fixedClock}
 			job := janitor.Job{DryRun: tt.jobDry, Items: []janitor.Item{{Key: "k", IDs: []string{testID(1), testID(2), "nope"}}}}
 			want := map[string]handshake.Outcome{testID(1): handshake.OutcomeDryRun, testID(2): handshake.OutcomeDryRun, "nope": handshake.OutcomeInvalid}
 			if tt.sweep {
@@ -299,7 +300,7 @@ func staleSet(n int) []handshake.Handshake {
 
 func TestSweepOverTheGuardCancelsNoneAndFailsLoudly(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, staleSet(5)...)
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), MaxCancellations: 4, Now: fixedClock}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), MaxCancellations: 4, Now: fixedClock}
 	rep, err := e.Run(context.Background(), janitor.Job{Sweep: &janitor.Sweep{}})
 	var guard *janitor.GuardError
 	if !errors.As(err, &guard) {
@@ -330,7 +331,7 @@ func TestSweepOverTheGuardCancelsNoneAndFailsLoudly(t *testing.T) {
 
 func TestSweepDryRunOverTheGuardReportsAllAndWarns(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, staleSet(5)...)
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), MaxCancellations: 4, Now: fixedClock}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), MaxCancellations: 4, Now: fixedClock}
 	rep, err := e.Run(context.Background(), janitor.Job{Sweep: &janitor.Sweep{}, DryRun: true})
 	if err != nil {
 		t.Fatalf("a dry run was refused: %v", err)
@@ -373,7 +374,7 @@ func TestSweepSelectsStalePendingByAgeTypeAndEntity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, seed...)
-			e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), StaleAfter: 7 * day, Now: fixedClock}
+			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), StaleAfter: 7 * day, Now: fixedClock}
 			rep, err := e.Run(context.Background(), janitor.Job{Sweep: &tt.sweep})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -409,7 +410,7 @@ func TestSweepRefusesBadPolicyBeforeAnyCall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, staleSet(2)...)
-			e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), Now: fixedClock}
+			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Now: fixedClock}
 			rep, err := e.Run(context.Background(), janitor.Job{Sweep: &tt.sweep})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Run error = %v, want one mentioning %q", err, tt.want)
@@ -431,7 +432,7 @@ func TestSweepCancelsNothingWhenTheListingFails(t *testing.T) {
 	}
 	hs := httptest.NewServer(failPages(emu, 2))
 	defer hs.Close()
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{MaxAttempts: 2}), MaxCancellations: 1000, Now: fixedClock}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 2}), MaxCancellations: 1000, Now: fixedClock}
 
 	rep, err := e.Run(context.Background(), janitor.Job{Sweep: &janitor.Sweep{}})
 	if !errors.Is(err, janitor.ErrListing) {
@@ -450,7 +451,7 @@ func TestSweepCancelsNothingWhenTheListingFails(t *testing.T) {
 
 func TestRunRefusesAJobWithItemsAndASweep(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{})
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{})}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
 	rep, err := e.Run(context.Background(), janitor.Job{Sweep: &janitor.Sweep{}, Items: []janitor.Item{{Key: "m", IDs: []string{testID(1)}}}})
 	if err == nil {
 		t.Fatal("Run accepted a Job with both Items and a Sweep")
@@ -469,7 +470,7 @@ func TestRunReportsAPIFailuresWithTheirCode(t *testing.T) {
 	emu.FailNext(flaky, 1)  // one 503, then success on the retry
 	emu.FailAlways(broken)  // retries exhausted
 	emu.ThrottleNext(ok, 1) // throttled once, then success
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{MaxAttempts: 2})}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 2})}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{flaky, broken, ok}}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -494,7 +495,7 @@ func TestRunReportsANonRetryableErrorOnceAndWithoutSecrets(t *testing.T) {
 	id := testID(1)
 	emu, hs := emulator(t, rmemu.Options{}, invitation(id, time.Hour))
 	const wrongSecret = "not-the-secret-0123456789"
-	c := client(t, hs.URL, resourcemanager.Options{Credentials: resourcemanager.StaticCredentials(resourcemanager.Credentials{
+	c := testkit.Client(t, hs.URL, resourcemanager.Options{Credentials: resourcemanager.StaticCredentials(resourcemanager.Credentials{
 		AccessKeyID: rmemu.TestAccessKeyID, AccessKeySecret: wrongSecret,
 	})})
 	ctx, logs := logged(t, logging.Invocation{Platform: logging.PlatformCLI, InvocationID: "inv-1", Trigger: "direct"})
@@ -510,7 +511,7 @@ func TestRunReportsANonRetryableErrorOnceAndWithoutSecrets(t *testing.T) {
 		t.Error("the invitation changed with a bad signature")
 	}
 	b, _ := json.Marshal(rep)
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t) {
 		lb, _ := json.Marshal(l)
 		b = append(b, lb...)
 	}
@@ -532,7 +533,7 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	// margin: two finish, two are cut off in flight (calls end 250ms before
 	// the deadline), four never start.
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 900 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, SafetyMargin: 500 * time.Millisecond}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, SafetyMargin: 500 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -581,7 +582,7 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 
 func TestRunStartsNothingWithLessThanTheSafetyMarginLeft(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{}, invitation(testID(1), time.Hour))
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{}), SafetyMargin: time.Hour}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), SafetyMargin: time.Hour}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), "bad"}}}})
@@ -646,7 +647,7 @@ func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T)
 func TestRunLogsOneLinePerResultAndASummary(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{}, invitation(testID(1), time.Hour), withStatus(invitation(testID(2), time.Hour), handshake.StatusCancelled))
 	emu.FailAlways(testID(3))
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1})}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1})}
 	ctx, logs := logged(t, logging.Invocation{Platform: logging.PlatformAWS, InvocationID: "req-42", Trigger: "sqs", ColdStart: true})
 	_, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{
 		{Key: "m1", IDs: []string{testID(1), testID(2), testID(3), "bad", testID(1)}},
@@ -655,7 +656,7 @@ func TestRunLogsOneLinePerResultAndASummary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	lines := logs.lines(t)
+	lines := logs.Lines(t)
 	perResult := map[string]map[string]any{}
 	var summary, recordErr map[string]any
 	for _, l := range lines {
@@ -746,7 +747,7 @@ func TestReportJSONHasTheContractShape(t *testing.T) {
 func mustRun(t *testing.T) janitor.Report {
 	t.Helper()
 	_, hs := emulator(t, rmemu.Options{})
-	rep, err := (&janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{})}).Run(context.Background(), janitor.Job{})
+	rep, err := (&janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}).Run(context.Background(), janitor.Job{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -785,7 +786,7 @@ func TestRunInterruptedStartsNothingNewButLetsTheCallInFlightFinish(t *testing.T
 	t.Parallel() // waits for a call to be in flight
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 500 * time.Millisecond}},
 		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go cancelWhenInFlight(emu, cancel)
@@ -818,7 +819,7 @@ func TestRunInterruptedCutsOffACallThatOutlastsTheSafetyMargin(t *testing.T) {
 	t.Parallel() // waits for a call to be in flight
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 10 * time.Second}},
 		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
-	e := &janitor.Engine{API: client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1,
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1,
 		SafetyMargin: 200 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1,70 +1,32 @@
 package janitor_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
 // epoch is the service's clock in tests that need a fixed "now".
 var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// emulator starts an rmemu Server over real HTTP on 127.0.0.1 and seeds it.
+// emulator starts an rmemu Server over real HTTP on 127.0.0.1 and seeds it;
+// its clock is fixedClock unless opts says otherwise.
 func emulator(t *testing.T, opts rmemu.Options, seed ...handshake.Handshake) (*rmemu.Server, *httptest.Server) {
 	t.Helper()
 	if opts.Clock == nil {
 		opts.Clock = fixedClock // the invitations' times count back from epoch
 	}
-	emu := rmemu.New(opts)
-	if err := emu.Seed(seed...); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
-	hs := httptest.NewServer(emu)
-	t.Cleanup(hs.Close)
-	return emu, hs
-}
-
-// client is a real resourcemanager.Client for the emulator at url, fast by
-// default (high QPS, few attempts) so tests stay quick; o overrides.
-func client(t *testing.T, url string, o resourcemanager.Options) *resourcemanager.Client {
-	t.Helper()
-	o.Endpoint = url
-	if o.Credentials == nil {
-		o.Credentials = resourcemanager.StaticCredentials(resourcemanager.Credentials{
-			AccessKeyID:     rmemu.TestAccessKeyID,
-			AccessKeySecret: rmemu.TestAccessKeySecret,
-		})
-	}
-	if o.QPS == 0 {
-		o.QPS = 1000
-	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = 3
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 2 * time.Second
-	}
-	if o.SafetyMargin == 0 {
-		o.SafetyMargin = 10 * time.Millisecond
-	}
-	c, err := resourcemanager.New(o)
-	if err != nil {
-		t.Fatalf("resourcemanager.New: %v", err)
-	}
-	return c
+	return testkit.Emulator(t, opts, seed...)
 }
 
 // testID returns a valid handshake ID that differs for every n.
@@ -157,39 +119,11 @@ func checkSummary(t *testing.T, rep janitor.Report) {
 	}
 }
 
-// logBuffer collects log lines; safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines decodes every JSON line written so far.
-func (b *logBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for line := range bytes.Lines(b.buf.Bytes()) {
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("log line is not JSON: %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // logged returns a context whose logger writes JSON lines to a buffer, as
 // the function adapters set it up.
-func logged(t *testing.T, inv logging.Invocation) (context.Context, *logBuffer) {
+func logged(t *testing.T, inv logging.Invocation) (context.Context, *testkit.LogBuffer) {
 	t.Helper()
-	buf := &logBuffer{}
+	buf := &testkit.LogBuffer{}
 	logger := logging.New(buf, -1) // trace: everything
 	return logging.WithInvocation(context.Background(), logger, inv), buf
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
@@ -92,7 +93,7 @@ func checkRandomJob(t *testing.T, seed uint64) {
 	}
 
 	e := &janitor.Engine{
-		API:         client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1 + rng.IntN(3)}),
+		API:         testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1 + rng.IntN(3)}),
 		Concurrency: 1 + rng.IntN(4),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

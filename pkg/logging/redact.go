@@ -196,40 +196,33 @@ func (s *scanner) literal() bool {
 	return true
 }
 
-func (s *scanner) object() bool {
+func (s *scanner) object() bool { return s.container('}') }
+
+func (s *scanner) array() bool { return s.container(']') }
+
+// container scans an object (end '}') or an array (end ']') from its opening
+// byte: the same comma-separated list, of members or of values.
+func (s *scanner) container(end byte) bool {
 	if s.depth++; s.depth > maxDepth {
 		return false
 	}
-	s.i++ // '{'
+	s.i++ // '{' or '['
 	s.skipSpace()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
+	if s.i < len(s.b) && s.b[s.i] == end {
 		s.i++
 		s.depth--
 		return true
 	}
 	for {
 		s.skipSpace()
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			return false
+		var ok bool
+		if end == '}' {
+			ok = s.member()
+		} else {
+			ok = s.value()
 		}
-		keyStart := s.i
-		if !s.str() {
+		if !ok {
 			return false
-		}
-		key := s.b[keyStart:s.i] // with its quotes
-		s.skipSpace()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return false
-		}
-		s.i++
-		s.skipSpace()
-		valueStart, n := s.i, len(s.spans)
-		if !s.value() {
-			return false
-		}
-		if s.sensitive(key) {
-			// The whole value goes; spans found inside it are moot.
-			s.spans = append(s.spans[:n], span{valueStart, s.i})
 		}
 		s.skipSpace()
 		if s.i >= len(s.b) {
@@ -238,7 +231,7 @@ func (s *scanner) object() bool {
 		switch s.b[s.i] {
 		case ',':
 			s.i++
-		case '}':
+		case end:
 			s.i++
 			s.depth--
 			return true
@@ -248,37 +241,32 @@ func (s *scanner) object() bool {
 	}
 }
 
-func (s *scanner) array() bool {
-	if s.depth++; s.depth > maxDepth {
+// member scans "key": value in an object; the value of a sensitive key
+// becomes one span, whatever was found inside it.
+func (s *scanner) member() bool {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return false
 	}
-	s.i++ // '['
+	keyStart := s.i
+	if !s.str() {
+		return false
+	}
+	key := s.b[keyStart:s.i] // with its quotes
 	s.skipSpace()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		s.depth--
-		return true
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return false
 	}
-	for {
-		s.skipSpace()
-		if !s.value() {
-			return false
-		}
-		s.skipSpace()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
-		}
+	s.i++
+	s.skipSpace()
+	valueStart, n := s.i, len(s.spans)
+	if !s.value() {
+		return false
 	}
+	if s.sensitive(key) {
+		// The whole value goes; spans found inside it are moot.
+		s.spans = append(s.spans[:n], span{valueStart, s.i})
+	}
+	return true
 }
 
 // sensitiveKey reports whether a JSON key (with its quotes) names a secret.
