@@ -42,6 +42,34 @@ test:
 run:
 	$(GO) run ./cmd/janitor demo
 
+## bench: the performance figures (docs/PERFORMANCE.md): builds the shipped
+## binaries, plus the CLI and the AWS function for this machine with the same
+## flags, then runs cmd/bench, which prints one table and writes
+## bench/results.json. About 4 minutes on 2 cores; bounded to 9.
+bench: build
+	$(GOBUILD) -o dist/bench/janitor ./cmd/janitor
+	$(GOBUILD) -tags lambda.norpc -o dist/bench/bootstrap ./functions/aws
+	$(GOBUILD) -o dist/bench/bench ./cmd/bench
+	dist/bench/bench -janitor dist/bench/janitor -aws dist/bench/bootstrap -fc dist/fc/main \
+	  -sizes dist/aws/bootstrap,dist/fc/main -out bench/results.json
+
+## fuzz: every fuzz target of the module (found with go test -list), each for
+## FUZZTIME; a crasher is written to the package's testdata/fuzz, which
+## `make test` then runs. The seed corpora also run in `make test`. Every
+## target runs even after one fails; the failures are listed at the end.
+FUZZTIME ?= 30s
+
+fuzz:
+	@targets=$$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { n[++c] = $$1 } /^ok/ { for (i = 1; i <= c; i++) print $$2 "," n[i]; c = 0 }'); \
+	if [ -z "$$targets" ]; then echo "no fuzz targets found" >&2; exit 1; fi; \
+	failed=; \
+	for t in $$targets; do \
+	  pkg=$${t%%,*}; name=$${t#*,}; \
+	  echo "== $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$pkg.$$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed (crashers are in each package's testdata/fuzz)" >&2; exit 1; fi
+
 ## lint: go vet, gofmt, staticcheck (pinned in go.mod as a tool)
 lint:
 	$(GO) vet ./...

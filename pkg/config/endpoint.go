@@ -31,14 +31,17 @@ func endpointProblem(s string) (problem, shown string) {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s // a bare host
 	}
+	// An '@' may introduce user info (a password) wherever it stands, even
+	// where url.Parse does not see user info (in a path, after a bad
+	// scheme), so such a value is never shown.
+	shown = quote(raw)
+	if strings.Contains(raw, "@") {
+		shown = withheld(raw)
+	}
 	u, err := url.Parse(s)
 	if err != nil {
-		if strings.Contains(raw, "@") {
-			return "not a host or URL", withheld(raw)
-		}
-		return "not a host or URL", quote(raw)
+		return "not a host or URL", shown
 	}
-	shown = quote(raw)
 	if u.User != nil {
 		return "user info is not accepted", quote(u.Scheme + "://***@" + u.Host + u.EscapedPath())
 	}
