@@ -42,16 +42,17 @@ test:
 run:
 	$(GO) run ./cmd/janitor demo
 
-## bench: the performance figures (docs/PERFORMANCE.md): builds the shipped
+## bench: the performance figures (README.md, "Performance"): builds the shipped
 ## binaries, plus the CLI and the AWS function for this machine with the same
-## flags, then runs cmd/bench, which prints one table and writes
-## bench/results.json. About 4 minutes on 2 cores; bounded to 9.
+## flags, then runs cmd/bench, which prints one table, writes
+## bench/results.json and leaves CPU and allocation profiles in bench/*.prof.
+## About 4 minutes on 2 cores; bounded to 9.
 bench: build
 	$(GOBUILD) -o dist/bench/janitor ./cmd/janitor
 	$(GOBUILD) -tags lambda.norpc -o dist/bench/bootstrap ./functions/aws
 	$(GOBUILD) -o dist/bench/bench ./cmd/bench
 	dist/bench/bench -janitor dist/bench/janitor -aws dist/bench/bootstrap -fc dist/fc/main \
-	  -sizes dist/aws/bootstrap,dist/fc/main -out bench/results.json
+	  -sizes dist/aws/bootstrap,dist/fc/main -out bench/results.json -profile bench
 
 ## fuzz: every fuzz target of the module (found with go test -list), each for
 ## FUZZTIME; a crasher is written to the package's testdata/fuzz, which

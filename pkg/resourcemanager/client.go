@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -128,7 +129,7 @@ func New(opts Options) (*Client, error) {
 		}
 		c.hc = opts.HTTPClient
 	} else {
-		c.hc = newHTTPClient(c.timeout)
+		c.hc = newHTTPClient(ep, c.timeout, http.ProxyFromEnvironment)
 	}
 	return c, nil
 }
@@ -141,14 +142,23 @@ func insecure(hc *http.Client) bool {
 }
 
 // newHTTPClient returns the one client every call reuses: keep-alive
-// connections, and a bound on every phase (connect, TLS handshake, response
-// headers). The whole attempt is bounded by its context.
-func newHTTPClient(timeout time.Duration) *http.Client {
+// connections, and a bound on every phase (connect, TLS handshake, the
+// whole attempt by its context). Its transport is this package's own
+// (transport.go), unless the environment names a proxy for the endpoint:
+// then http.Transport, which speaks to proxies.
+func newHTTPClient(ep *url.URL, timeout time.Duration, proxy func(*http.Request) (*url.URL, error)) *http.Client {
 	connect := min(connectTimeout, timeout)
 	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	// Redirects are not part of the API; a signed request is not replayed
+	// elsewhere.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if p, err := proxy(&http.Request{URL: ep}); err == nil && p == nil {
+		return &http.Client{Transport: newTransport(dialer, tlsConfig, connect), CheckRedirect: noRedirect}
+	}
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
+			Proxy:                 proxy,
 			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          64,
@@ -157,11 +167,9 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 			TLSHandshakeTimeout:   connect,
 			ResponseHeaderTimeout: timeout,
 			ExpectContinueTimeout: time.Second,
-			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+			TLSClientConfig:       tlsConfig,
 		},
-		// Redirects are not part of the API; a signed request is not
-		// replayed elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		CheckRedirect: noRedirect,
 	}
 }
 
@@ -184,6 +192,22 @@ type listResponse struct {
 	Handshakes struct {
 		Handshake []handshake.Handshake `json:"Handshake" xml:"Handshake"`
 	} `json:"Handshakes" xml:"Handshakes"`
+
+	// wire is decodeJSON's scratch list, kept with its capacity for the
+	// next page.
+	wire []wireHandshake
+}
+
+// reset empties r for the next page, keeping the capacity of its lists:
+// the invitations of a page are yielded by value, so its arrays can hold
+// the next page's.
+func (r *listResponse) reset() {
+	// Zeroed: decoders fill elements in place, and what one leaves out
+	// must not be the last page's.
+	clear(r.Handshakes.Handshake[:cap(r.Handshakes.Handshake)])
+	list, wire := r.Handshakes.Handshake[:0], r.wire[:0]
+	*r = listResponse{wire: wire}
+	r.Handshakes.Handshake = list
 }
 
 // CancelHandshake cancels one invitation. A 409 HandshakeStatusMismatch
@@ -223,8 +247,9 @@ func (c *Client) handshakeCall(ctx context.Context, action string, id handshake.
 func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, error] {
 	return func(yield func(handshake.Handshake, error) bool) {
 		seen := 0
+		var out listResponse
 		for page := 1; page <= maxPages; page++ {
-			var out listResponse
+			out.reset()
 			params := []param{{"Format", "JSON"}, {"PageNumber", strconv.Itoa(page)}, {"PageSize", strconv.Itoa(pageSize)}}
 			if _, _, err := c.call(ctx, actionList, params, &out); err != nil {
 				yield(handshake.Handshake{}, fmt.Errorf("listing handshakes, page %d: %w", page, err))
@@ -249,6 +274,8 @@ func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, 
 // answer into out. It returns the answer's request ID (the error's, on an
 // API error) and the number of requests sent.
 func (c *Client) call(ctx context.Context, action string, params []param, out any) (requestID string, attempts int, err error) {
+	c.limiter.enter()
+	defer c.limiter.leave()
 	target := c.base + encodeQuery(params)
 	var last error
 	for attempts < c.maxAttempts {
@@ -378,12 +405,14 @@ func (c *Client) attempt(ctx context.Context, action, target string, creds Crede
 	if err := sign(req, creds, formatDate(c.now()), newNonce()); err != nil {
 		return "", err
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return "", transportFailure(ctx, actx, action, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err := readBody(resp.Body, resp.ContentLength)
+	// Decoding copies what it keeps: the buffer can serve the next answer.
+	defer releaseBody(body)
 	rid := resp.Header.Get("X-Acs-Request-Id")
 	if err != nil {
 		return rid, transportFailure(ctx, actx, action, err)
@@ -398,6 +427,8 @@ func (c *Client) attempt(ctx context.Context, action, target string, creds Crede
 	}
 	if isXML(resp.Header.Get("Content-Type")) {
 		err = xml.Unmarshal(body, out)
+	} else if d, ok := out.(jsonDecoder); ok {
+		err = d.decodeJSON(body)
 	} else {
 		err = json.Unmarshal(body, out)
 	}
@@ -405,6 +436,77 @@ func (c *Client) attempt(ctx context.Context, action, target string, creds Crede
 		return rid, &responseError{action: action, err: err}
 	}
 	return rid, nil
+}
+
+// send sends one request. Through the package's own transport it goes
+// straight to it: http.Client would add nothing but a copy of the headers
+// (kept for redirects, which are not followed anyway).
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if t, ok := c.hc.Transport.(*transport); ok && c.hc.Jar == nil && c.hc.Timeout == 0 {
+		return t.RoundTrip(req)
+	}
+	return c.hc.Do(req)
+}
+
+// readBody reads an answer's body, at most maxResponseBytes+1 bytes (one
+// more than allowed, so that an oversized answer is told from one of the
+// limit's size). When the length is announced, the buffer is sized for it
+// at once rather than grown by io.ReadAll.
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 && length <= maxResponseBytes {
+		size = length + 1 // room to see the end without growing
+	}
+	var b []byte
+	if size > minPooledBody {
+		if p, ok := bodyPool.Get().(*[]byte); ok {
+			if int64(cap(*p)) >= size {
+				b = (*p)[:0]
+			} else {
+				bodyPool.Put(p)
+			}
+		}
+	}
+	if b == nil {
+		b = make([]byte, 0, size)
+	}
+	for empty := 0; int64(len(b)) <= maxResponseBytes; {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):min(cap(b), maxResponseBytes+1)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if empty = empty + 1; n > 0 {
+			empty = 0
+		} else if empty >= 100 {
+			return b, io.ErrNoProgress
+		}
+	}
+	return b, nil
+}
+
+// Large answers (pages of a listing, some 50 KB each) are read into
+// buffers kept for the next page: a sweep over a large directory would
+// otherwise allocate, and leave to the collector, one such buffer per page.
+var bodyPool sync.Pool // of *[]byte
+
+// Sizes of the buffers bodyPool keeps.
+const (
+	minPooledBody = 8 << 10
+	maxPooledBody = 256 << 10
+)
+
+// releaseBody gives a buffer from readBody back, once nothing refers to it.
+func releaseBody(b []byte) {
+	if c := cap(b); c > minPooledBody && c <= maxPooledBody {
+		bodyPool.Put(&b)
+	}
 }
 
 // newRequest builds the unsigned request of one attempt: POST to target

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -220,8 +223,136 @@ func TestNewValidatesOptions(t *testing.T) {
 	if c.base != "https://resourcemanager.aliyuncs.com/?" || c.timeout != DefaultTimeout || c.maxAttempts != DefaultMaxAttempts || c.margin != DefaultTimeout || c.Rate() != DefaultQPS {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
-	tr := c.hc.Transport.(*http.Transport)
-	if tr.ResponseHeaderTimeout != DefaultTimeout || tr.TLSHandshakeTimeout == 0 || tr.TLSClientConfig.InsecureSkipVerify {
-		t.Fatalf("transport timeouts not set: %+v", tr)
+	checkTransport(t, c.hc.Transport)
+}
+
+// checkTransport checks that a default client's transport bounds every
+// phase and verifies certificates.
+func checkTransport(t *testing.T, rt http.RoundTripper) {
+	t.Helper()
+	switch tr := rt.(type) {
+	case *transport:
+		if tr.dialer.Timeout == 0 || tr.tlsWait == 0 || tr.tlsConfig.InsecureSkipVerify || tr.tlsConfig.MinVersion < tls.VersionTLS12 {
+			t.Fatalf("transport timeouts or TLS settings not set: %+v", tr)
+		}
+	case *http.Transport:
+		if tr.ResponseHeaderTimeout != DefaultTimeout || tr.TLSHandshakeTimeout == 0 || tr.TLSClientConfig.InsecureSkipVerify || tr.Proxy == nil {
+			t.Fatalf("transport timeouts not set: %+v", tr)
+		}
+	default:
+		t.Fatalf("transport %T", rt)
+	}
+}
+
+func TestDefaultClientUsesHTTPTransportOnlyBehindAProxy(t *testing.T) {
+	ep, err := ParseEndpoint("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, _ := url.Parse("http://127.0.0.1:3128")
+	tests := []struct {
+		name  string
+		proxy func(*http.Request) (*url.URL, error)
+		want  string
+	}{
+		{"no proxy", func(*http.Request) (*url.URL, error) { return nil, nil }, "*resourcemanager.transport"},
+		{"a proxy for the endpoint", http.ProxyURL(proxy), "*http.Transport"},
+		{"a bad proxy setting", func(*http.Request) (*url.URL, error) { return nil, errors.New("bad") }, "*http.Transport"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hc := newHTTPClient(ep, DefaultTimeout, tt.proxy)
+			if got := fmt.Sprintf("%T", hc.Transport); got != tt.want {
+				t.Fatalf("transport %s, want %s", got, tt.want)
+			}
+			checkTransport(t, hc.Transport)
+			if hc.CheckRedirect == nil {
+				t.Fatal("redirects would be followed")
+			}
+		})
+	}
+}
+
+func TestReadBodyReadsUpToOneByteOverTheLimit(t *testing.T) {
+	tests := []struct {
+		name   string
+		size   int
+		length int64 // announced; -1 unknown
+		want   int
+	}{
+		{"empty", 0, 0, 0},
+		{"announced", 700, 700, 700},
+		{"unknown length", 5000, -1, 5000},
+		{"announced wrong, shorter", 300, 700, 300},
+		{"announced wrong, longer", 900, 700, 900},
+		{"at the limit", maxResponseBytes, maxResponseBytes, maxResponseBytes},
+		{"over the limit", maxResponseBytes + 10, -1, maxResponseBytes + 1},
+		{"over the limit, announced", maxResponseBytes + 10, maxResponseBytes + 10, maxResponseBytes + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Repeat("x", tt.size)
+			got, err := readBody(iotest.OneByteReader(strings.NewReader(src)), tt.length)
+			if err != nil || len(got) != tt.want || string(got) != src[:tt.want] {
+				t.Fatalf("readBody: %d bytes, %v; want %d", len(got), err, tt.want)
+			}
+		})
+	}
+	if _, err := readBody(iotest.ErrReader(io.ErrUnexpectedEOF), -1); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v, want the reader's", err)
+	}
+}
+
+func TestHandshakesPagesDoNotCarryFieldsOver(t *testing.T) {
+	// Two pages: 100 invitations with a Note and a target, then one with
+	// neither. The arrays of a page are reused for the next: nothing of
+	// the first page may show through in the second, in JSON or XML.
+	entry := func(i int, full bool) (js, xm string) {
+		id := fmt.Sprintf("h-%016d", i)
+		if full {
+			return fmt.Sprintf(`{"HandshakeId":%q,"Note":"first page","TargetEntity":"a@example.com","Status":"Pending","CreateTime":"2024-01-02T03:04:05Z"}`, id),
+				fmt.Sprintf(`<Handshake><HandshakeId>%s</HandshakeId><Note>first page</Note><TargetEntity>a@example.com</TargetEntity><Status>Pending</Status><CreateTime>2024-01-02T03:04:05Z</CreateTime></Handshake>`, id)
+		}
+		return fmt.Sprintf(`{"HandshakeId":%q}`, id), fmt.Sprintf(`<Handshake><HandshakeId>%s</HandshakeId></Handshake>`, id)
+	}
+	for _, format := range []string{"json", "xml"} {
+		t.Run(format, func(t *testing.T) {
+			s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				var items []string
+				if r.URL.Query().Get("PageNumber") == "1" {
+					for i := range pageSize {
+						js, xm := entry(i, true)
+						items = append(items, map[string]string{"json": js, "xml": xm}[format])
+					}
+				} else {
+					js, xm := entry(pageSize, false)
+					items = append(items, map[string]string{"json": js, "xml": xm}[format])
+				}
+				if format == "xml" {
+					w.Header().Set("Content-Type", "text/xml")
+					fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><ListHandshakesForResourceDirectoryResponse><RequestId>R</RequestId><TotalCount>%d</TotalCount><Handshakes>%s</Handshakes></ListHandshakesForResourceDirectoryResponse>`, pageSize+1, strings.Join(items, ""))
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"RequestId":"R","TotalCount":%d,"Handshakes":{"Handshake":[%s]}}`, pageSize+1, strings.Join(items, ","))
+			})
+			c := fastClient(t, s.URL, Options{})
+			var got []handshake.Handshake
+			for h, err := range c.Handshakes(context.Background()) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, h)
+			}
+			if len(got) != pageSize+1 {
+				t.Fatalf("%d invitations, want %d", len(got), pageSize+1)
+			}
+			if first := got[0]; first.Note != "first page" || first.TargetEntity != "a@example.com" || first.CreateTime.IsZero() {
+				t.Fatalf("first page's invitation read as %+v", first)
+			}
+			if last := got[pageSize]; last.HandshakeID != fmt.Sprintf("h-%016d", pageSize) || last.Note != "" || last.TargetEntity != "" || last.Status != "" || !last.CreateTime.IsZero() {
+				t.Fatalf("second page's invitation read as %+v: fields of the first page showed through", last)
+			}
+		})
 	}
 }

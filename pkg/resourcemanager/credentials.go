@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/aliyun/credentials-go/credentials"
 )
@@ -90,23 +92,55 @@ func DefaultCredentials() (CredentialsProvider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resourcemanager: default credentials chain: %w", err)
 	}
-	return &chainProvider{cred: cred, sem: make(chan struct{}, 1)}, nil
+	return &chainProvider{cred: cred, sem: make(chan struct{}, 1), now: time.Now}, nil
 }
 
 // chainProvider adapts a credentials-go Credential. The default chain
 // remembers the provider it last used without a lock, so calls are
 // serialized; and since it takes no context, each call runs in a goroutine
 // the caller can stop waiting for (the chain's own HTTP timeouts bound it).
+//
+// What the chain returns is kept for chainCacheTTL: a sweep signs hundreds
+// of requests a second, and asking the chain each time (a goroutine, a hand-
+// off, a lock) was a tenth of a request's CPU time. The chain's providers
+// of temporary credentials renew them minutes before they expire
+// (credentials-go: 180 s), far more than the cache keeps them.
 type chainProvider struct {
 	cred credentials.Credential
 	sem  chan struct{} // one call to the chain at a time
+	now  func() time.Time
+
+	mu      sync.Mutex
+	cached  Credentials
+	fetched time.Time // zero: nothing cached
 }
+
+// chainCacheTTL is how long credentials from the chain are reused.
+const chainCacheTTL = 10 * time.Second
 
 // ErrNoCredentials is wrapped by the error a call returns when no
 // credentials could be found.
 var ErrNoCredentials = errors.New("resourcemanager: no credentials")
 
 func (p *chainProvider) Credentials(ctx context.Context) (Credentials, error) {
+	p.mu.Lock()
+	if !p.fetched.IsZero() && p.now().Sub(p.fetched) < chainCacheTTL {
+		c := p.cached
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	c, err := p.fetch(ctx)
+	if err == nil && c.valid() {
+		p.mu.Lock()
+		p.cached, p.fetched = c, p.now()
+		p.mu.Unlock()
+	}
+	return c, err
+}
+
+// fetch asks the chain.
+func (p *chainProvider) fetch(ctx context.Context) (Credentials, error) {
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():

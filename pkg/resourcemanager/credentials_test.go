@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aliyun/credentials-go/credentials"
 )
 
 func TestCredentialsNeverPrintSecrets(t *testing.T) {
@@ -114,5 +117,64 @@ func TestDefaultCredentialsHonoursContext(t *testing.T) {
 	defer func() { <-cp.sem }()
 	if _, err := p.Credentials(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// chainStub is a credentials-go Credential that counts GetCredential calls
+// and hands out a new key each time, or fails.
+type chainStub struct {
+	oracleCredential
+	calls int
+	fail  bool
+}
+
+func (s *chainStub) GetCredential() (*credentials.CredentialModel, error) {
+	s.calls++
+	if s.fail {
+		return nil, errors.New("no source")
+	}
+	id := fmt.Sprintf("key-%d", s.calls)
+	return &credentials.CredentialModel{AccessKeyId: &id, AccessKeySecret: &id}, nil
+}
+
+func TestChainCredentialsAreReusedForAFewSecondsOnly(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1e9, 0)}
+	stub := &chainStub{}
+	p := &chainProvider{cred: stub, sem: make(chan struct{}, 1), now: clk.now}
+	ctx := context.Background()
+	steps := []struct {
+		advance time.Duration
+		wantID  string
+	}{
+		{0, "key-1"},
+		{time.Second, "key-1"},
+		{chainCacheTTL - time.Second - time.Nanosecond, "key-1"},
+		{time.Nanosecond, "key-2"}, // chainCacheTTL after the first fetch
+		{time.Second, "key-2"},
+	}
+	for i, st := range steps {
+		clk.advance(st.advance)
+		c, err := p.Credentials(ctx)
+		if err != nil || c.AccessKeyID != st.wantID {
+			t.Fatalf("step %d: %v, %v; want %s", i, c, err, st.wantID)
+		}
+	}
+	if stub.calls != 2 {
+		t.Fatalf("chain asked %d times, want 2", stub.calls)
+	}
+}
+
+func TestChainFailuresAreNotCached(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1e9, 0)}
+	stub := &chainStub{fail: true}
+	p := &chainProvider{cred: stub, sem: make(chan struct{}, 1), now: clk.now}
+	for range 3 {
+		if _, err := p.Credentials(context.Background()); !errors.Is(err, ErrNoCredentials) {
+			t.Fatalf("err %v, want ErrNoCredentials", err)
+		}
+	}
+	stub.fail = false
+	if c, err := p.Credentials(context.Background()); err != nil || c.AccessKeyID != "key-4" {
+		t.Fatalf("%v, %v after the chain recovered; want key-4", c, err)
 	}
 }

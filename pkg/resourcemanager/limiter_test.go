@@ -3,6 +3,7 @@ package resourcemanager
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -227,5 +228,130 @@ func TestLimiterWaitHonoursTheDeadline(t *testing.T) {
 	defer cancel()
 	if _, err := l.wait(ctx); err == nil {
 		t.Fatal("wait admitted a request it could not admit before the deadline")
+	}
+}
+
+func TestAlignUpFindsTheNextTickOfAFixedGrid(t *testing.T) {
+	base := time.Unix(1e9, 0) // on every grid of whole milliseconds
+	tests := []struct {
+		name string
+		t    time.Time
+		step time.Duration
+		want time.Time
+	}{
+		{"on a tick", base, 40 * time.Millisecond, base},
+		{"just after a tick", base.Add(time.Nanosecond), 40 * time.Millisecond, base.Add(40 * time.Millisecond)},
+		{"inside a step", base.Add(25 * time.Millisecond), 40 * time.Millisecond, base.Add(40 * time.Millisecond)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := alignUp(tt.t, tt.step); !got.Equal(tt.want) {
+				t.Fatalf("alignUp = %v, want %v", got.Sub(base), tt.want.Sub(base))
+			}
+		})
+	}
+}
+
+func TestLimiterGroupsRequestsOnlyWhenCallsAreUnderWayTogether(t *testing.T) {
+	now := time.Unix(1e9, 0).Add(5 * time.Millisecond) // 5ms past a tick of every grid below
+	tests := []struct {
+		name     string
+		calls    int
+		d        time.Duration // the token's wait
+		deadline time.Time
+		want     time.Duration // wake - now
+		ok       bool
+	}{
+		{"a lone caller waits for its token", 1, 10 * time.Millisecond, time.Time{}, 10 * time.Millisecond, true},
+		{"two calls: the end of its 20ms tick", 2, 10 * time.Millisecond, time.Time{}, 15 * time.Millisecond, true},
+		{"four calls: the end of its 40ms tick", 4, 10 * time.Millisecond, time.Time{}, 35 * time.Millisecond, true},
+		{"sixty-four calls: still four to a tick", 64, 10 * time.Millisecond, time.Time{}, 35 * time.Millisecond, true},
+		{"a token due now is not held back", 4, 0, time.Time{}, 0, true},
+		{"token a hair past a tick: that tick", 4, 35*time.Millisecond + 40*time.Millisecond/tickSlack, time.Time{}, 35 * time.Millisecond, true},
+		{"tick past the deadline: the token's own time", 4, 10 * time.Millisecond, now.Add(20 * time.Millisecond), 10 * time.Millisecond, true},
+		{"grid step under a millisecond (4 calls at 10,000/s): not aligned", -4, 10 * time.Millisecond, time.Time{}, 10 * time.Millisecond, true},
+		{"token past the deadline: refused", 4, 10 * time.Millisecond, now.Add(5 * time.Millisecond), 10 * time.Millisecond, false},
+		{"lone token past the deadline: refused", 1, 10 * time.Millisecond, now.Add(5 * time.Millisecond), 10 * time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			qps, calls := 100.0, tt.calls
+			if calls < 0 { // negative: that many calls, at 10,000/s
+				qps, calls = 10000, -calls
+			}
+			l := newAdaptiveLimiter(qps, nil)
+			for range calls {
+				l.enter()
+			}
+			wake, ok := l.wakeTime(now, tt.d, tt.deadline)
+			if ok != tt.ok || wake.Sub(now) != tt.want {
+				t.Fatalf("wakeTime = +%v, %v; want +%v, %v", wake.Sub(now), ok, tt.want, tt.ok)
+			}
+			for range calls {
+				l.leave()
+			}
+			if n := l.calls.Load(); n != 0 {
+				t.Fatalf("%d calls left under way", n)
+			}
+		})
+	}
+}
+
+func TestLimiterStartsWithOneTokenAndACutDrainsTheBank(t *testing.T) {
+	l := newAdaptiveLimiter(10, nil)
+	if got := l.lim.Tokens(); got >= 1.5 {
+		t.Fatalf("a new limiter holds %v tokens, want 1: a new client must not burst", got)
+	}
+	// Bank a full group, then be throttled.
+	l.lim.SetBurst(1)
+	l.lim.SetBurst(limiterBurst)
+	l.lim.SetLimit(1e6)
+	time.Sleep(time.Millisecond)
+	l.lim.SetLimit(10)
+	if got := l.lim.Tokens(); got < limiterBurst-0.01 {
+		t.Fatalf("bank %v, want %d to start the check from", got, limiterBurst)
+	}
+	l.onThrottle(0)
+	if got := l.lim.Tokens(); got >= 1.5 {
+		t.Fatalf("%v tokens left after a cut, want 1", got)
+	}
+}
+
+// TestLimiterGroupedPacingKeepsTheRate sends from four goroutines through
+// one limiter and checks that grouping never lets a request through ahead
+// of the rate: a bound that only grows with the time taken, so a slow
+// machine cannot fail it.
+func TestLimiterGroupedPacingKeepsTheRate(t *testing.T) {
+	const qps, perWorker, workers = 400.0, 25, 4
+	l := newAdaptiveLimiter(qps, nil)
+	start := time.Now()
+	done := make(chan time.Time, workers*perWorker)
+	for range workers {
+		go func() {
+			l.enter()
+			defer l.leave()
+			for range perWorker {
+				if _, err := l.wait(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+				done <- time.Now()
+			}
+		}()
+	}
+	var times []time.Time
+	for range workers * perWorker {
+		times = append(times, <-done)
+	}
+	// However long the run took, it let no more through than the rate
+	// allows from the start: the one token a new limiter holds, and one
+	// per 1/qps since (with 2% for a token let go at a tick it is due a
+	// hair after).
+	slices.SortFunc(times, time.Time.Compare)
+	for i, at := range times {
+		allowed := int(at.Sub(start).Seconds()*qps*1.02) + 1
+		if i+1 > allowed {
+			t.Fatalf("%d requests let through %v after the start, more than the %d the rate allows", i+1, at.Sub(start), allowed)
+		}
 	}
 }
