@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -154,7 +155,7 @@ func TestChaosRunGivesEveryInputOneResultAndCancelsEachPendingAtMostOnce(t *test
 	engine := &janitor.Engine{API: api, Concurrency: 32, SafetyMargin: time.Second}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	ctx = logging.WithInvocation(ctx, logging.New(&logBuffer{}, -1), logging.Invocation{Platform: logging.PlatformCLI, Trigger: "chaos"})
+	ctx = logging.WithInvocation(ctx, logging.New(&testkit.LogBuffer{}, -1), logging.Invocation{Platform: logging.PlatformCLI, Trigger: "chaos"})
 
 	start := time.Now()
 	rep, err := engine.Run(ctx, janitor.Job{Items: in.items})

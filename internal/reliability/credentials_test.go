@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -196,7 +197,7 @@ func TestNoSecretOrTokenInAnyLogLineErrorOrResponseForEverySampleEvent(t *testin
 					checkNoLeak(t, name+": response (%+v)", fmt.Sprintf("%+v", resp))
 				}
 				checkNoLeak(t, "log lines", string(logs.Bytes()))
-				lines := logs.lines(t)
+				lines := logs.Lines(t)
 
 				// The test must have exercised what it claims: the API was
 				// called with the canary key, and refused it when it should.
@@ -262,7 +263,7 @@ func TestPlainHTTPIsRefusedForEveryHostButLoopback(t *testing.T) {
 		_, clientErr := resourcemanager.New(resourcemanager.Options{Endpoint: c.endpoint, Credentials: testCredentials})
 		cfg := config.Default()
 		cfg.Endpoint = c.endpoint // as if config were bypassed
-		_, handlerErr := handler.New(logging.PlatformAWS, cfg, logging.New(&logBuffer{}, 0), testCredentials)
+		_, handlerErr := handler.New(logging.PlatformAWS, cfg, logging.New(&testkit.LogBuffer{}, 0), testCredentials)
 		if c.ok {
 			if cfgErr != nil || clientErr != nil || handlerErr != nil {
 				t.Errorf("%s refused: config %v; client %v; handler %v", c.endpoint, cfgErr, clientErr, handlerErr)

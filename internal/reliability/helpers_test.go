@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -60,7 +60,7 @@ func newClient(t *testing.T, endpoint string, o resourcemanager.Options) *resour
 // newHandler builds the function's handler exactly as functions/aws and
 // functions/fc do (handler.New from a Config loaded from the environment),
 // against the emulator at endpoint, logging to a buffer.
-func newHandler(t *testing.T, platform, endpoint string, env map[string]string, creds resourcemanager.CredentialsProvider) (*handler.Handler, *logBuffer) {
+func newHandler(t *testing.T, platform, endpoint string, env map[string]string, creds resourcemanager.CredentialsProvider) (*handler.Handler, *testkit.LogBuffer) {
 	t.Helper()
 	vars := map[string]string{
 		config.EnvEndpoint:       endpoint,
@@ -76,7 +76,7 @@ func newHandler(t *testing.T, platform, endpoint string, env map[string]string, 
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.LogBuffer{}
 	h, err := handler.New(platform, cfg, logging.New(logs, cfg.LogLevel), creds)
 	if err != nil {
 		t.Fatalf("handler.New: %v", err)
@@ -109,47 +109,6 @@ func final(id string, s handshake.Status) handshake.Handshake {
 	return h
 }
 
-// logBuffer collects log lines; safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Bytes returns a copy of everything written so far.
-func (b *logBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
-// Reset forgets what was written.
-func (b *logBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
-// lines decodes every line written so far, each of which must be one JSON
-// object.
-func (b *logBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range bytes.Lines(b.Bytes()) {
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("log line is not one JSON object: %.300q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // resultLine is the part of a per-result log line these tests read.
 type resultLine struct {
 	ID      string
@@ -158,10 +117,10 @@ type resultLine struct {
 }
 
 // results returns the per-result lines written so far, in order.
-func (b *logBuffer) results(t *testing.T) []resultLine {
+func results(t *testing.T, b *testkit.LogBuffer) []resultLine {
 	t.Helper()
 	var out []resultLine
-	for _, m := range b.lines(t) {
+	for _, m := range b.Lines(t) {
 		id, ok := m[logging.FieldHandshakeID].(string)
 		if !ok {
 			continue

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
@@ -238,7 +239,7 @@ func TestHostileInputGetsAClearErrorOrInvalidAndNeverReachesTheAPI(t *testing.T)
 			// Every invalid input is reported invalid, in the log lines and
 			// in a Report when there is one.
 			outcome := make(map[string]handshake.Outcome)
-			for _, r := range logs.results(t) {
+			for _, r := range results(t, logs) {
 				outcome[r.ID] = r.Outcome
 			}
 			if rep, ok := resp.(*janitor.Report); ok {
@@ -304,14 +305,14 @@ func checkMessage(t *testing.T, msg string) {
 const maxLogLine = 16 << 10
 
 // checkLogLines asserts every line is one JSON object of bounded size.
-func checkLogLines(t *testing.T, logs *logBuffer) {
+func checkLogLines(t *testing.T, logs *testkit.LogBuffer) {
 	t.Helper()
 	for i, line := range strings.SplitAfter(string(logs.Bytes()), "\n") {
 		if len(line) > maxLogLine {
 			t.Errorf("log line %d is %d bytes, want at most %d: %.200q", i, len(line), maxLogLine, line)
 		}
 	}
-	logs.lines(t) // each a JSON object
+	logs.Lines(t) // each a JSON object
 }
 
 func clip(err error) string {

@@ -236,7 +236,7 @@ func TestRedeliveryLosesNothingAndCancelsNothingTwice(t *testing.T) {
 	// What each invocation reported for each ID, from the log lines.
 	outcomes := make(map[string]map[string]handshake.Outcome) // invocation -> ID -> outcome
 	everyOutcome := make(map[string][]handshake.Outcome)      // ID -> outcomes, all deliveries
-	for _, m := range logs.lines(t) {
+	for _, m := range logs.Lines(t) {
 		inv, _ := m[logging.FieldInvocationID].(string)
 		id, isResult := m[logging.FieldHandshakeID].(string)
 		if !isResult {
