@@ -128,8 +128,11 @@ type Handshake struct {
 	ExpireTime          time.Time
 }
 
-// wireHandshake is the API's JSON and XML shape of a Handshake.
-type wireHandshake struct {
+// Wire is the API's JSON and XML shape of a Handshake: every field a
+// string as the service writes it. A client that decodes answers itself
+// decodes into Wire and converts with Wire.Handshake, which reads the times
+// exactly as Handshake's UnmarshalJSON does.
+type Wire struct {
 	HandshakeID         string     `json:"HandshakeId" xml:"HandshakeId"`
 	ResourceDirectoryID string     `json:"ResourceDirectoryId" xml:"ResourceDirectoryId"`
 	MasterAccountID     string     `json:"MasterAccountId" xml:"MasterAccountId"`
@@ -166,8 +169,9 @@ func parseTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
-func (h Handshake) wire() wireHandshake {
-	return wireHandshake{
+// Wire returns h in the API's wire shape.
+func (h Handshake) Wire() Wire {
+	return Wire{
 		HandshakeID:         h.HandshakeID,
 		ResourceDirectoryID: h.ResourceDirectoryID,
 		MasterAccountID:     h.MasterAccountID,
@@ -182,9 +186,10 @@ func (h Handshake) wire() wireHandshake {
 	}
 }
 
-func (h *Handshake) fromWire(w wireHandshake) error {
-	var err error
-	*h = Handshake{
+// Handshake converts w, parsing its times as UTC in TimeLayout (or any RFC
+// 3339 time); the error names the field that is not a time.
+func (w Wire) Handshake() (Handshake, error) {
+	h := Handshake{
 		HandshakeID:         w.HandshakeID,
 		ResourceDirectoryID: w.ResourceDirectoryID,
 		MasterAccountID:     w.MasterAccountID,
@@ -194,42 +199,47 @@ func (h *Handshake) fromWire(w wireHandshake) error {
 		Note:                w.Note,
 		Status:              w.Status,
 	}
+	var err error
 	if h.CreateTime, err = parseTime("CreateTime", w.CreateTime); err != nil {
-		return err
+		return Handshake{}, err
 	}
 	if h.ModifyTime, err = parseTime("ModifyTime", w.ModifyTime); err != nil {
-		return err
+		return Handshake{}, err
 	}
 	if h.ExpireTime, err = parseTime("ExpireTime", w.ExpireTime); err != nil {
-		return err
+		return Handshake{}, err
 	}
-	return nil
+	return h, nil
 }
 
 // MarshalJSON writes the API's shape: HandshakeId, ..., times as UTC strings.
-func (h Handshake) MarshalJSON() ([]byte, error) { return json.Marshal(h.wire()) }
+func (h Handshake) MarshalJSON() ([]byte, error) { return json.Marshal(h.Wire()) }
 
 // UnmarshalJSON reads the API's shape.
 func (h *Handshake) UnmarshalJSON(b []byte) error {
-	var w wireHandshake
+	var w Wire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	return h.fromWire(w)
+	v, err := w.Handshake()
+	*h = v
+	return err
 }
 
 // MarshalXML writes the API's XML shape.
 func (h Handshake) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	return e.EncodeElement(h.wire(), start)
+	return e.EncodeElement(h.Wire(), start)
 }
 
 // UnmarshalXML reads the API's XML shape.
 func (h *Handshake) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
-	var w wireHandshake
+	var w Wire
 	if err := d.DecodeElement(&w, &start); err != nil {
 		return err
 	}
-	return h.fromWire(w)
+	v, err := w.Handshake()
+	*h = v
+	return err
 }
 
 // Outcome is what the janitor did with one invitation.

@@ -195,7 +195,7 @@ type listResponse struct {
 
 	// wire is decodeJSON's scratch list, kept with its capacity for the
 	// next page.
-	wire []wireHandshake
+	wire []handshake.Wire
 }
 
 // reset empties r for the next page, keeping the capacity of its lists:
