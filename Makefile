@@ -7,7 +7,7 @@ AWS_ARCH  ?= arm64
 LDFLAGS   := -s -w -buildid=
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)'
 
-.PHONY: all build build-aws build-fc test run lint fmt bench fuzz package clean tools
+.PHONY: all build build-aws build-fc test test-standalone run lint fmt bench fuzz package clean tools
 
 all: build
 
@@ -37,6 +37,14 @@ package: build
 ## test: every test, race detector on
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-standalone: clone the committed HEAD into an empty temporary folder
+## (nothing beside it) and run the deploy tests there: catches a test or
+## document that reads outside the repository. CI runs it.
+test-standalone:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  git clone -q "$$(git rev-parse --show-toplevel)" "$$d/repo" && \
+	  cd "$$d/repo" && $(GO) test -count=1 ./internal/deploytest/
 
 ## run: the product end to end on this machine, against the in-process emulator
 run:

@@ -187,14 +187,17 @@ func fc3Resources(t *testing.T, s sYaml) map[string]fcResource {
 	return out
 }
 
-// fc3Schema compiles the fc3 component's props schema, kept beside the
-// clone in ../shared/schemas (CI checks shared/ out next to the module).
+// fc3Schema compiles the fc3 component's props schema, vendored in
+// testdata/ (where it comes from and its licence: testdata/fc3-props.schema.NOTICE).
 func fc3Schema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	path := filepath.Join(moduleRoot(t), "..", "shared", "schemas", "fc3-props.schema.json")
+	path, err := filepath.Abs(filepath.Join("testdata", "fc3-props.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("the fc3 props schema is missing: %v\n(s.yaml is validated against the fc3 component's JSON Schema, expected at %s: check out the project's shared/ directory beside the module)", err, path)
+		t.Fatalf("the fc3 props schema is missing: %v", err)
 	}
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)

@@ -16,7 +16,7 @@ import (
 // (or `make fuzz`). The seeds below and testdata/fuzz/FuzzParseID run under
 // plain go test; a crasher the fuzzer finds is kept there.
 
-// idPattern is an oracle written independently of ParseID: what DESIGN.md
+// idPattern is an oracle written independently of ParseID: what the README
 // says a handshake ID is.
 var idPattern = regexp.MustCompile(`^h-[A-Za-z0-9]{16}$`)
 

@@ -245,7 +245,7 @@ func (h *Handshake) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 // Outcome is what the janitor did with one invitation.
 type Outcome string
 
-// The six outcomes of DESIGN.md.
+// The six outcomes (README.md, "Outcomes").
 const (
 	OutcomeCancelled Outcome = "cancelled" // the API cancelled it
 	OutcomeSkipped   Outcome = "skipped"   // 409 HandshakeStatusMismatch: already final

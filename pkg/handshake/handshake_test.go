@@ -185,6 +185,6 @@ func TestOutcomeRedeliverOnlyForFailedAndInvalid(t *testing.T) {
 		}
 	}
 	if len(Outcomes) != 6 {
-		t.Fatalf("%d outcomes, DESIGN.md has 6", len(Outcomes))
+		t.Fatalf("%d outcomes, the README's Outcomes table has 6", len(Outcomes))
 	}
 }

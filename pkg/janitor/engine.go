@@ -23,7 +23,7 @@ type API interface {
 
 var _ API = (*resourcemanager.Client)(nil)
 
-// Defaults for the zero fields of an Engine. They match DESIGN.md's
+// Defaults for the zero fields of an Engine. They match the README's
 // configuration defaults.
 const (
 	DefaultConcurrency      = 4
@@ -461,7 +461,7 @@ func notFinished(r Result, code, why string) Result {
 	return r
 }
 
-// classify turns one CancelHandshake answer into a Result, as DESIGN.md's
+// classify turns one CancelHandshake answer into a Result, as the README's
 // outcome table says.
 func classify(ctx, callCtx context.Context, r Result, res resourcemanager.Result, err error) Result {
 	r.APIRequestID = res.RequestID

@@ -7,7 +7,7 @@
 //
 // Wherever an event carries a payload (an SQS body, an EventBridge detail, a
 // Scheduler Input, an FC timer payload, an MNS message, a direct invocation)
-// it is read the same way (see DESIGN.md, "Event payloads"):
+// it is read the same way (README.md, "Event payloads"):
 //
 //   - a JSON object {"handshakeIds":["h-...",...]} and/or {"handshakeId":"h-..."},
 //     optionally with "dryRun":true;
