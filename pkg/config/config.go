@@ -32,6 +32,7 @@ const (
 	EnvAPITimeout          = "API_TIMEOUT"
 	EnvLogLevel            = "LOG_LEVEL"
 	EnvCredentialsSecretID = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
+	EnvMetricsNamespace    = "METRICS_NAMESPACE"
 )
 
 // Names of the credential variables read by the credentials-go default
@@ -52,6 +53,7 @@ const (
 	DefaultAPIConcurrency   = 4
 	DefaultAPITimeout       = 5 * time.Second
 	DefaultLogLevel         = zerolog.InfoLevel
+	DefaultMetricsNamespace = "HandshakeJanitor"
 )
 
 // Limits of the numeric settings.
@@ -59,6 +61,8 @@ const (
 	MaxAPIQPS         = 1000.0
 	MaxAPIConcurrency = 64
 	MaxAPITimeout     = 60 * time.Second
+	// MaxMetricsNamespace is CloudWatch's limit on a namespace's length.
+	MaxMetricsNamespace = 255
 )
 
 // Config is the validated configuration of one process.
@@ -75,6 +79,9 @@ type Config struct {
 	// holding {"AccessKeyId","AccessKeySecret"}; AWS only, optional. It is a
 	// reference to a secret, not a secret.
 	CredentialsSecretID string
+	// MetricsNamespace is the CloudWatch namespace of the metrics the
+	// summary line carries on AWS (embedded metric format).
+	MetricsNamespace string
 }
 
 // Default returns the configuration of an empty environment.
@@ -88,6 +95,7 @@ func Default() Config {
 		APIConcurrency:   DefaultAPIConcurrency,
 		APITimeout:       DefaultAPITimeout,
 		LogLevel:         DefaultLogLevel,
+		MetricsNamespace: DefaultMetricsNamespace,
 	}
 }
 
@@ -101,6 +109,7 @@ const (
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
 	wantLogLevel    = "want one of " + logging.LevelWords
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
+	wantNamespace   = "want a CloudWatch namespace: 1 to 255 letters, digits and . - _ / # : (not starting with AWS/ or :), like HandshakeJanitor"
 )
 
 // maxQuoted bounds how much of a bad value an error line shows.
@@ -208,6 +217,14 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	if v, ok := get(EnvMetricsNamespace); ok {
+		if !validNamespace(v) {
+			bad(settingError(EnvMetricsNamespace, v, wantNamespace))
+		} else {
+			c.MetricsNamespace = v
+		}
+	}
+
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -234,6 +251,22 @@ func validSecretID(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/_+=.@-:", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validNamespace accepts what CloudWatch accepts in a namespace, short of
+// spaces: at most 255 alphanumeric characters and . - _ / # :, not starting
+// with a colon, and not AWS's own "AWS/" prefix.
+func validNamespace(s string) bool {
+	if len(s) > MaxMetricsNamespace || s[0] == ':' || strings.HasPrefix(s, "AWS/") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-_/#:", c) >= 0) {
 			return false
 		}
 	}
@@ -301,6 +334,7 @@ func (c Config) Fields() []any {
 		"api_timeout", FormatDuration(c.APITimeout),
 		"log_level", c.LogLevel.String(),
 		logging.FieldCredentialsSecretID, c.CredentialsSecretID,
+		"metrics_namespace", c.MetricsNamespace,
 	}
 }
 
