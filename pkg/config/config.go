@@ -245,28 +245,22 @@ func parseBool(s string) (bool, bool) {
 // validSecretID accepts what AWS accepts in a secret name, plus the colons
 // of an ARN.
 func validSecretID(s string) bool {
-	if len(s) > 2048 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/_+=.@-:", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return len(s) <= 2048 && alnumOr(s, "/_+=.@-:")
 }
 
 // validNamespace accepts what CloudWatch accepts in a namespace, short of
 // spaces: at most 255 alphanumeric characters and . - _ / # :, not starting
 // with a colon, and not AWS's own "AWS/" prefix.
 func validNamespace(s string) bool {
-	if len(s) > MaxMetricsNamespace || s[0] == ':' || strings.HasPrefix(s, "AWS/") {
-		return false
-	}
+	return len(s) <= MaxMetricsNamespace && s[0] != ':' && !strings.HasPrefix(s, "AWS/") && alnumOr(s, ".-_/#:")
+}
+
+// alnumOr reports whether every byte of s is an ASCII letter, a digit or
+// one of extra.
+func alnumOr(s, extra string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-_/#:", c) >= 0) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}
