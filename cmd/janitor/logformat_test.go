@@ -123,3 +123,18 @@ func TestDevNullAndFilesAreNotTerminals(t *testing.T) {
 		t.Error("a file or a buffer taken for a terminal")
 	}
 }
+
+func TestReportCellsNeverBreakTheTableOrTheTerminal(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                   "-",
+		"h-Ab12Cd34Ef56Gh78": "h-Ab12Cd34Ef56Gh78",
+		"h-a\tb":             `"h-a\tb"`,
+		"h-\x1b[2J":          `"h-\x1b[2J"`,
+		"two words":          `"two words"`,
+		`say "hi"`:           `"say \"hi\""`,
+	} {
+		if got := cell(in); got != want {
+			t.Errorf("cell(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
