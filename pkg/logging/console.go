@@ -42,7 +42,7 @@ func NewConsole(w io.Writer, level zerolog.Level, color bool) zerolog.Logger {
 		// The summary's counts in the order the Report prints them, then
 		// a result's details; the rest alphabetically.
 		FieldsOrder: []string{
-			"cancelled", "skipped", "not_found", "invalid", "dry_run", "failed", "guard_refused",
+			"cancelled", "skipped", "not_found", "invalid", "dry_run", "failed", FieldGuardRefused,
 			FieldStatus, FieldAttempts, FieldDurationMS, FieldAPIRequestID,
 		},
 		FormatPartValueByName: consolePart(color),
