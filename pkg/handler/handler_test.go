@@ -443,15 +443,15 @@ func TestDeadlineAnswersBeforeItWithTheUnfinishedFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.platform, func(t *testing.T) {
-			// The emulator answers after 10s; the invocation has 2s, the
-			// engine starts nothing with less than 1s left, and an attempt
-			// may take longer than the invocation: the deadline cuts it.
+			// The emulator answers after 10s; the invocation has 2s, its
+			// budget (API timeout 500ms) starts nothing with less than 1s
+			// left, and the client's attempts may take longer than the
+			// invocation: the cut-off ends them.
 			e := newEnv(t, envOptions{
 				platform:      tt.platform,
 				emu:           rmemu.Options{Faults: rmemu.Faults{Latency: 10 * time.Second}},
-				engineMargin:  time.Second,
+				apiTimeout:    500 * time.Millisecond,
 				clientTimeout: 5 * time.Second,
-				clientMargin:  300 * time.Millisecond,
 			})
 			e.seed(t, time.Hour, id(1), id(2), id(3))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -492,7 +492,7 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Engine.Concurrency != 2 || h.Engine.MaxCancellations != 7 || !h.Engine.DryRun ||
-		h.Engine.SafetyMargin != handler.SafetyMargin(3*time.Second) || h.Platform != logging.PlatformAWS {
+		h.Engine.APITimeout != 3*time.Second || h.Platform != logging.PlatformAWS {
 		t.Errorf("engine = %+v, want the configured settings", *h.Engine)
 	}
 	resp, err := h.AWS(context.Background(), handler.Invocation{ID: "req-1"}, ids(t, id(1)))

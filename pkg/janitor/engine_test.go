@@ -529,11 +529,12 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 		seed = append(seed, invitation(testID(i), time.Hour))
 		named = append(named, testID(i))
 	}
-	// Two calls at a time, 900ms each, 1.5s to the deadline and a 500ms
-	// margin: two finish, two are cut off in flight (calls end 250ms before
-	// the deadline), four never start.
+	// Two calls at a time, 900ms each, 1.5s to the deadline and an API
+	// timeout of 250ms in the budget (no attempt starts after 1s, calls are
+	// cut off at 1.25s): two finish, two are cut off in flight, four never
+	// start.
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 900 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, SafetyMargin: 500 * time.Millisecond}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, APITimeout: 250 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -580,9 +581,9 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	}
 }
 
-func TestRunStartsNothingWithLessThanTheSafetyMarginLeft(t *testing.T) {
+func TestRunStartsNothingWhenTheBudgetLeavesNoTimeForAnAttempt(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{}, invitation(testID(1), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), SafetyMargin: time.Hour}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), APITimeout: time.Hour}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), "bad"}}}})
@@ -590,7 +591,7 @@ func TestRunStartsNothingWithLessThanTheSafetyMarginLeft(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	if emu.Stats().Requests != 0 {
-		t.Errorf("made %d requests with less than the safety margin left, want 0", emu.Stats().Requests)
+		t.Errorf("made %d requests with less than the API timeout and the reserve left, want 0", emu.Stats().Requests)
 	}
 	got := byID(t, rep)
 	if r := got[testID(1)]; r.Outcome != handshake.OutcomeFailed || r.ErrorCode != janitor.CodeDeadlineExceeded || r.Attempts != 0 {
@@ -617,11 +618,12 @@ func (s stuckAPI) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake,
 func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T) {
 	t.Parallel() // slow by design; independent emulator
 	api := stuckAPI{release: make(chan struct{})}
-	// One worker: once released, the abandoned worker takes the second ID
-	// while the test reads the Report, which the race detector checks.
-	// The margins leave the engine half a second of slack, so that a
-	// loaded machine's scheduling delays do not make the test flaky.
-	e := &janitor.Engine{API: api, SafetyMargin: 2 * time.Second, Concurrency: 1}
+	defer close(api.release) // the abandoned call ends with the test
+	// One worker, stuck in the first call. With an API timeout of 1s the
+	// calls are cut off at 2s and Run answers by 2.5s: half a second of
+	// slack, so that a loaded machine's scheduling delays do not make the
+	// test flaky.
+	e := &janitor.Engine{API: api, APITimeout: time.Second, Concurrency: 1}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -636,11 +638,6 @@ func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T)
 	}
 	if len(rep.Results) != 2 || !rep.Items[0].Redeliver {
 		t.Errorf("Report = %+v, want both IDs failed and the record redelivered", rep)
-	}
-	close(api.release)
-	time.Sleep(20 * time.Millisecond) // let the abandoned worker finish under the race detector
-	if rep.Results[1].ErrorCode != janitor.CodeDeadlineExceeded {
-		t.Errorf("the Report changed after Run returned: %+v", rep.Results[1])
 	}
 }
 
@@ -758,7 +755,7 @@ func TestEngineRefusesBadSettings(t *testing.T) {
 	for _, e := range []*janitor.Engine{
 		{},
 		{API: stuckAPI{}, Concurrency: -1},
-		{API: stuckAPI{}, SafetyMargin: -time.Second},
+		{API: stuckAPI{}, APITimeout: -time.Second},
 	} {
 		rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1)}}}})
 		if err == nil {
@@ -815,12 +812,12 @@ func TestRunInterruptedStartsNothingNewButLetsTheCallInFlightFinish(t *testing.T
 	}
 }
 
-func TestRunInterruptedCutsOffACallThatOutlastsTheSafetyMargin(t *testing.T) {
+func TestRunInterruptedCutsOffACallThatOutlastsTheAPITimeout(t *testing.T) {
 	t.Parallel() // waits for a call to be in flight
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 10 * time.Second}},
 		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
 	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1,
-		SafetyMargin: 200 * time.Millisecond}
+		APITimeout: 200 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go cancelWhenInFlight(emu, cancel)
