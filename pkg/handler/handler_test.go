@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
@@ -559,6 +561,51 @@ func TestErrorMessagesAreBoundedAndQuoteWhatTheSenderWrote(t *testing.T) {
 			}
 			if len(msg) > tt.maxSize {
 				t.Errorf("message is %d bytes, want at most %d", len(msg), tt.maxSize)
+			}
+		})
+	}
+}
+
+// TestEveryInvocationLogsItsErrorOnceAndOneDecoratedSummary: whatever the
+// answer (a report, failed results, a refused event), an invocation writes
+// exactly one summary line, which carries what Engine.DecorateSummary adds,
+// and no other line repeats the invocation's error.
+func TestEveryInvocationLogsItsErrorOnceAndOneDecoratedSummary(t *testing.T) {
+	e := newEnv(t, envOptions{platform: logging.PlatformAWS})
+	e.seed(t, time.Hour, id(1))
+	e.emu.FailAlways(id(2))
+	e.h.Engine.DecorateSummary = func(ev *zerolog.Event, rep janitor.Report) {
+		ev.Int("platform_total", rep.Summary.Total())
+	}
+	for _, tt := range []struct {
+		name, event string
+		total       float64
+		wantErr     bool
+	}{
+		{"cancelled", `{"handshakeId":"` + id(1) + `"}`, 1, false},
+		{"failed", `{"handshakeId":"` + id(2) + `"}`, 1, true},
+		{"refused", `[1,2]`, 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e.logs.Reset()
+			_, err := e.h.AWS(context.Background(), handler.Invocation{ID: "req-" + tt.name}, []byte(tt.event))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error = %v, want one: %v", err, tt.wantErr)
+			}
+			lines := e.logs.Lines(t)
+			sums := testkit.Summaries(lines)
+			if len(sums) != 1 || sums[0]["platform_total"] != tt.total {
+				t.Fatalf("summary lines %v, want one with platform_total %v", sums, tt.total)
+			}
+			// Beside the result lines, the summary is the one error line.
+			errLines := 0
+			for _, l := range lines {
+				if l["level"] == "error" && l[logging.FieldHandshakeID] == nil {
+					errLines++
+				}
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.wantErr]; errLines != want {
+				t.Errorf("%d error lines besides the results, want %d:\n%s", errLines, want, e.logs)
 			}
 		})
 	}
