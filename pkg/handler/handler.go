@@ -145,7 +145,7 @@ func (h *Handler) begin(ctx context.Context, inv Invocation, trig string) contex
 	if trig == "" {
 		trig = "unknown"
 	}
-	ctx = deadline.NewContext(ctx, deadline.For(ctx, h.Engine.APITimeout))
+	ctx = deadline.NewContext(ctx, h.Engine.Budget(ctx))
 	return logging.WithInvocation(ctx, h.Logger, logging.Invocation{
 		Platform:     h.Platform,
 		InvocationID: inv.ID,

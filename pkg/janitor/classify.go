@@ -13,7 +13,7 @@ import (
 
 // classify turns one CancelHandshake answer into a Result, as the README's
 // outcome table says.
-func classify(ctx, callCtx context.Context, r Result, res resourcemanager.Result, err error) Result {
+func classify(r Result, res resourcemanager.Result, err error) Result {
 	r.APIRequestID = res.RequestID
 	r.Attempts = res.Attempts
 	var apiErr *resourcemanager.APIError
@@ -52,21 +52,28 @@ func classify(ctx, callCtx context.Context, r Result, res resourcemanager.Result
 		r.Status = ""
 	default:
 		r.Outcome = handshake.OutcomeFailed
-		// A call cut off by the deadline reports the deadline, not whatever
-		// transient error it was retrying; a definitive API answer (such
-		// as a permission error) keeps its own code.
-		if callCtx.Err() != nil && (!isAPI || resourcemanager.IsRetryable(err)) {
-			r.ErrorCode = ctxCode(ctx)
-			why := "cut off by the invocation deadline"
-			if r.ErrorCode == CodeCanceled {
-				why = "cut off: the invocation was cancelled"
-			}
-			r.Error = shortError(fmt.Errorf("%s: %w", why, err), nil)
-		}
 		if r.ErrorCode == "" {
 			r.ErrorCode = "Unknown"
 		}
 	}
+	return r
+}
+
+// blameCutOff is the Result of a call that failed after the calls were cut
+// off: it reports code (the deadline's, or the interruption's), not
+// whatever transient error the call was retrying. A definitive API answer
+// (such as a permission error) keeps its own code.
+func blameCutOff(r Result, err error, code string) Result {
+	var apiErr *resourcemanager.APIError
+	if r.Outcome != handshake.OutcomeFailed || errors.As(err, &apiErr) && !resourcemanager.IsRetryable(err) {
+		return r
+	}
+	why := "cut off by the invocation deadline"
+	if code == CodeCanceled {
+		why = "cut off: the invocation was interrupted"
+	}
+	r.ErrorCode = code
+	r.Error = shortError(fmt.Errorf("%s: %w", why, err), nil)
 	return r
 }
 

@@ -93,22 +93,15 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	dry := e.DryRun || job.DryRun
 	b, ok := deadline.FromContext(ctx)
 	if !ok {
-		b = deadline.For(ctx, e.apiTimeout())
+		b = e.Budget(ctx)
 		ctx = deadline.NewContext(ctx, b)
 	}
 
 	listCtx, cancelList := cutOffContext(ctx, b)
 	defer cancelList()
-	// Cancellations run on a context that an interruption does not end: an
-	// interrupted Run starts nothing new but lets the calls in flight
-	// finish (the collector bounds how long), so that what the service did
-	// is what the Report says.
-	callCtx, cancelCalls := cutOffContext(context.WithoutCancel(ctx), b)
-	defer cancelCalls()
-
 	p, err := e.plan(listCtx, job, dry)
 	if err == nil {
-		e.cancelAll(ctx, callCtx, cancelCalls, p.entries, b)
+		e.cancelAll(ctx, p.entries, b)
 	}
 	rep := p.report()
 	rep.Mode, rep.DryRunMode, rep.Duration = job.mode(), dry, time.Since(start)
@@ -116,6 +109,12 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	logResults(ctx, rep.Results)
 	e.LogSummary(ctx, rep, err)
 	return rep, err
+}
+
+// Budget is the deadline budget of an invocation whose context is ctx:
+// ctx's deadline, and APITimeout for the longest an attempt may take.
+func (e *Engine) Budget(ctx context.Context) deadline.Budget {
+	return deadline.For(ctx, e.apiTimeout())
 }
 
 // cutOffContext derives from parent the context whose deadline is the

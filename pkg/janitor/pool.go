@@ -28,14 +28,14 @@ type finished struct {
 // buffered for every task, so that an abandoned worker never blocks on its
 // send.
 type pool struct {
-	api         API
-	interrupted context.Context // the invocation's: ends when it is interrupted
-	calls       context.Context // the calls' context: ends at the cut-off
-	budget      deadline.Budget
-	tasks       []task
-	results     chan finished
-	next        atomic.Int64
-	workers     sync.WaitGroup
+	api     API
+	inv     context.Context // the invocation's: ends when it is interrupted
+	calls   context.Context // the calls': ends at the cut-off, not at an interruption
+	budget  deadline.Budget
+	tasks   []task
+	results chan finished
+	next    atomic.Int64
+	workers sync.WaitGroup
 }
 
 // start launches n workers.
@@ -55,13 +55,16 @@ func (p *pool) work() {
 			return
 		}
 		t := p.tasks[k]
-		if code, why := tooLate(p.interrupted, p.calls, p.budget); code != "" {
+		if code, why := tooLate(p.inv, p.calls, p.budget); code != "" {
 			p.results <- finished{k: k, res: notFinished(t.base, code, why)}
 			continue
 		}
 		t0 := time.Now()
 		res, err := p.api.CancelHandshake(p.calls, t.id)
-		r := classify(p.interrupted, p.calls, t.base, res, err)
+		r := classify(t.base, res, err)
+		if p.calls.Err() != nil {
+			r = blameCutOff(r, err, ctxCode(p.inv))
+		}
 		r.Duration = time.Since(t0)
 		p.results <- finished{k: k, res: r}
 	}
@@ -70,7 +73,7 @@ func (p *pool) work() {
 // cancelAll calls CancelHandshake for every entry not done, with at most
 // Concurrency calls in flight, and records each answer in its entry. It
 // returns by the Budget's answer-by time, whatever the calls do.
-func (e *Engine) cancelAll(ctx, callCtx context.Context, cancelCalls context.CancelFunc, entries []*entry, b deadline.Budget) {
+func (e *Engine) cancelAll(ctx context.Context, entries []*entry, b deadline.Budget) {
 	var todo []*entry
 	for _, en := range entries {
 		if !en.done {
@@ -80,13 +83,18 @@ func (e *Engine) cancelAll(ctx, callCtx context.Context, cancelCalls context.Can
 	if len(todo) == 0 {
 		return
 	}
-	p := &pool{api: e.API, interrupted: ctx, calls: callCtx, budget: b, tasks: make([]task, len(todo))}
+	// The calls run on a context that an interruption does not end: an
+	// interrupted Run starts nothing new but lets the calls in flight
+	// finish (the collector bounds how long), so that what the service did
+	// is what the Report says.
+	callCtx, cancelCalls := cutOffContext(context.WithoutCancel(ctx), b)
+	defer cancelCalls()
+	p := &pool{api: e.API, inv: ctx, calls: callCtx, budget: b, tasks: make([]task, len(todo))}
 	for k, en := range todo {
 		p.tasks[k] = task{id: en.id, base: en.res}
 	}
 	p.start(e.concurrency())
-	c := collector{entries: todo, results: p.results, interrupted: ctx.Done(), cutOff: callCtx.Done(),
-		cutCalls: cancelCalls, budget: b, code: func() string { return ctxCode(ctx) }}
+	c := collector{entries: todo, results: p.results, inv: ctx, cutOff: callCtx.Done(), cutCalls: cancelCalls, budget: b}
 	if at, ok := b.AnswerBy(); ok {
 		t := time.NewTimer(time.Until(at))
 		defer t.Stop()
@@ -98,14 +106,13 @@ func (e *Engine) cancelAll(ctx, callCtx context.Context, cancelCalls context.Can
 // collector records the pool's results into their entries (entries[k] is
 // tasks[k]'s) until every task is answered or the time is up.
 type collector struct {
-	entries     []*entry
-	results     <-chan finished
-	interrupted <-chan struct{}  // the invocation was interrupted: let the calls in flight run up to the API timeout
-	cutOff      <-chan struct{}  // the calls are cut off: give them the grace to return
-	hardStop    <-chan time.Time // the answer-by time; nil without a deadline
-	cutCalls    context.CancelFunc
-	budget      deadline.Budget
-	code        func() string // the error code of what is left unfinished
+	entries  []*entry
+	results  <-chan finished
+	inv      context.Context  // the invocation's: once interrupted, the calls in flight get up to the API timeout
+	cutOff   <-chan struct{}  // the calls are cut off: they get the grace to return
+	hardStop <-chan time.Time // the answer-by time; nil without a deadline
+	cutCalls context.CancelFunc
+	budget   deadline.Budget
 }
 
 // collect fixes the hard stop in advance (the Budget's answer-by time)
@@ -113,6 +120,7 @@ type collector struct {
 // add to another. An interruption gets the same short grace after the calls
 // are cut off.
 func (c *collector) collect() {
+	interrupted := c.inv.Done()
 	var drained, grace <-chan time.Time
 	for left := len(c.entries); left > 0; {
 		select {
@@ -120,10 +128,10 @@ func (c *collector) collect() {
 			c.record(d)
 			left--
 			continue
-		case <-c.interrupted:
+		case <-interrupted:
 			// The workers see the interruption and start nothing new; the
 			// calls in flight may finish within one API timeout.
-			c.interrupted = nil
+			interrupted = nil
 			drained = time.After(c.budget.APITimeout())
 			continue
 		case <-drained:
@@ -156,7 +164,7 @@ func (c *collector) stop() {
 			empty = true
 		}
 	}
-	code, why := c.code(), "cut off by the invocation deadline"
+	code, why := ctxCode(c.inv), "cut off by the invocation deadline"
 	if code == CodeCanceled {
 		why = "cut off: the invocation was interrupted"
 	}

@@ -37,7 +37,7 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 	const n = 64
 	ctx := context.Background()
 	entries := make([]*entry, n)
-	p := &pool{api: answeringAPI{}, interrupted: ctx, calls: ctx, budget: deadline.New(time.Time{}, time.Second), tasks: make([]task, n)}
+	p := &pool{api: answeringAPI{}, inv: ctx, calls: ctx, budget: deadline.New(time.Time{}, time.Second), tasks: make([]task, n)}
 	for i := range entries {
 		entries[i] = newEntry(testStopID(i), false)
 		p.tasks[i] = task{id: entries[i].id, base: entries[i].res}
@@ -47,8 +47,7 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 
 	hardStop := make(chan time.Time, 1)
 	hardStop <- time.Now()
-	c := collector{entries: entries, results: p.results, hardStop: hardStop, budget: p.budget,
-		code: func() string { return CodeDeadlineExceeded }}
+	c := collector{entries: entries, results: p.results, inv: ctx, hardStop: hardStop, budget: p.budget}
 	c.collect()
 
 	for _, en := range entries {
@@ -68,8 +67,7 @@ func TestHardStopFailsWhatIsNotFinished(t *testing.T) {
 	results <- finished{k: 0, res: Result{HandshakeID: done.res.HandshakeID, Outcome: handshake.OutcomeSkipped, APIRequestID: "req-1", Attempts: 1}}
 	hardStop := make(chan time.Time, 1)
 	hardStop <- time.Now()
-	c := collector{entries: []*entry{done, open}, results: results, hardStop: hardStop,
-		code: func() string { return CodeDeadlineExceeded }}
+	c := collector{entries: []*entry{done, open}, results: results, inv: context.Background(), hardStop: hardStop}
 	c.collect()
 	if r := done.res; r.Outcome != handshake.OutcomeSkipped || r.APIRequestID != "req-1" {
 		t.Errorf("delivered answer: %+v, want skipped req-1", r)
