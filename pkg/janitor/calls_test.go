@@ -17,12 +17,7 @@ import (
 func TestRunKeepsCallsInFlightWithinConcurrency(t *testing.T) {
 	t.Parallel() // slow by design; independent emulator
 	const n, concurrency = 24, 3
-	var seed []handshake.Handshake
-	var named []string
-	for i := range n {
-		seed = append(seed, invitation(testID(i), time.Hour))
-		named = append(named, testID(i))
-	}
+	seed, named := pendingSet(n)
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 20 * time.Millisecond}}, seed...)
 	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: concurrency}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "k", IDs: named}}})
@@ -95,13 +90,7 @@ func TestRunStaysWithinTheClientRate(t *testing.T) {
 
 func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	t.Parallel() // slow by design; independent emulator
-	const n = 8
-	var seed []handshake.Handshake
-	var named []string
-	for i := range n {
-		seed = append(seed, invitation(testID(i), time.Hour))
-		named = append(named, testID(i))
-	}
+	seed, named := pendingSet(8)
 	// Two calls at a time, 900ms each, 1.5s to the deadline and an API
 	// timeout of 250ms in the budget (no attempt starts after 1s, calls are
 	// cut off at 1.25s): two finish, two are cut off in flight, four never
