@@ -574,8 +574,9 @@ func TestEveryInvocationLogsItsErrorOnceAndOneDecoratedSummary(t *testing.T) {
 	e := newEnv(t, envOptions{platform: logging.PlatformAWS})
 	e.seed(t, time.Hour, id(1))
 	e.emu.FailAlways(id(2))
-	e.h.Engine.DecorateSummary = func(ev *zerolog.Event, rep janitor.Report) {
-		ev.Int("platform_total", rep.Summary.Total())
+	e.h.Engine.DecorateSummary = func(ctx context.Context, ev *zerolog.Event, rep janitor.Report) {
+		inv, _ := logging.InvocationFrom(ctx)
+		ev.Int("platform_total", rep.Summary.Total()).Str("platform_invocation", inv.InvocationID)
 	}
 	for _, tt := range []struct {
 		name, event string
@@ -594,8 +595,8 @@ func TestEveryInvocationLogsItsErrorOnceAndOneDecoratedSummary(t *testing.T) {
 			}
 			lines := e.logs.Lines(t)
 			sums := testkit.Summaries(lines)
-			if len(sums) != 1 || sums[0]["platform_total"] != tt.total {
-				t.Fatalf("summary lines %v, want one with platform_total %v", sums, tt.total)
+			if len(sums) != 1 || sums[0]["platform_total"] != tt.total || sums[0]["platform_invocation"] != "req-"+tt.name {
+				t.Fatalf("summary lines %v, want one with platform_total %v and the invocation's ID", sums, tt.total)
 			}
 			// Beside the result lines, the summary is the one error line.
 			errLines := 0

@@ -71,8 +71,10 @@ type Engine struct {
 	// Now is the clock sweeps measure age from; default time.Now.
 	Now func() time.Time
 	// DecorateSummary, when set, adds a platform's fields to the invocation
-	// summary line (see LogSummary).
-	DecorateSummary func(ev *zerolog.Event, rep Report)
+	// summary line (see LogSummary): ctx is the invocation's (its
+	// logging.Invocation says the platform, trigger and cold start), rep
+	// what the line reports.
+	DecorateSummary func(ctx context.Context, ev *zerolog.Event, rep Report)
 }
 
 // Run carries out job and reports one Result per distinct invitation.

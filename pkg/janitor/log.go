@@ -114,7 +114,7 @@ func (e *Engine) LogSummary(ctx context.Context, rep Report, err error) {
 		ev = ev.Err(err)
 	}
 	if e.DecorateSummary != nil {
-		e.DecorateSummary(ev, rep)
+		e.DecorateSummary(ctx, ev, rep)
 	}
 	ev.Msg(logging.MessageSummary)
 }
