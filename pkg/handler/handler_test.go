@@ -611,3 +611,36 @@ func TestEveryInvocationLogsItsErrorOnceAndOneDecoratedSummary(t *testing.T) {
 		})
 	}
 }
+
+// TestNewWithoutCredentialsFailsCallsThatBringNone: New's doc comment says
+// what a nil provider means; an invocation without credentials of its own
+// then fails with NoCredentials and makes no request, and one that brings
+// its own (FC) is served.
+func TestNewWithoutCredentialsFailsCallsThatBringNone(t *testing.T) {
+	e := newEnv(t, envOptions{platform: logging.PlatformFC}) // for its emulator
+	e.seed(t, time.Hour, id(1))
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{config.EnvEndpoint: e.url, config.EnvAPITimeout: "2s"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := handler.New(logging.PlatformFC, cfg, logging.New(&testkit.LogBuffer{}, cfg.LogLevel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := []byte(`{"handshakeId":"` + id(1) + `"}`)
+	_, err = h.FC(context.Background(), handler.Invocation{ID: "no-creds"}, event)
+	var fe *handler.FailedError
+	if !errors.As(err, &fe) || len(fe.Results) != 1 || fe.Results[0].ErrorCode != "NoCredentials" {
+		t.Fatalf("error %v, want one failed result with NoCredentials", err)
+	}
+	if n := len(e.emu.Calls()); n != 0 {
+		t.Errorf("%d requests without credentials, want none", n)
+	}
+	own := testkit.Credentials
+	resp, err := h.FC(context.Background(), handler.Invocation{ID: "own-creds", Credentials: &own}, event)
+	if r := asReport(t, resp, err); r.Summary.Cancelled != 1 {
+		t.Errorf("summary %+v, want the invitation cancelled with the invocation's credentials", r.Summary)
+	}
+}
