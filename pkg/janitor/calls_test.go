@@ -214,11 +214,16 @@ func cancelWhenInFlight(emu *rmemu.Server, cancel context.CancelFunc) {
 	cancel()
 }
 
-func TestRunInterruptedStartsNothingNewButLetsTheCallInFlightFinish(t *testing.T) {
-	t.Parallel() // waits for a call to be in flight
-	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 500 * time.Millisecond}},
+// runInterrupted runs a Job of two invitations on one worker, against an
+// emulator that answers after latency, and interrupts it once a call is in
+// flight. apiTimeout is the engine's (zero: the default); the client's
+// attempts may take 20 s.
+func runInterrupted(t *testing.T, latency, apiTimeout time.Duration) (*rmemu.Server, janitor.Report) {
+	t.Helper()
+	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: latency}},
 		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1,
+		APITimeout: apiTimeout}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go cancelWhenInFlight(emu, cancel)
@@ -226,6 +231,12 @@ func TestRunInterruptedStartsNothingNewButLetsTheCallInFlightFinish(t *testing.T
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	return emu, rep
+}
+
+func TestRunInterruptedStartsNothingNewButLetsTheCallInFlightFinish(t *testing.T) {
+	t.Parallel() // waits for a call to be in flight
+	emu, rep := runInterrupted(t, 500*time.Millisecond, 0)
 	if len(rep.Results) != 2 {
 		t.Fatalf("Results = %+v, want 2", rep.Results)
 	}
@@ -249,17 +260,7 @@ func TestRunInterruptedStartsNothingNewButLetsTheCallInFlightFinish(t *testing.T
 
 func TestRunInterruptedCutsOffACallThatOutlastsTheAPITimeout(t *testing.T) {
 	t.Parallel() // waits for a call to be in flight
-	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 10 * time.Second}},
-		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1,
-		APITimeout: 200 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go cancelWhenInFlight(emu, cancel)
-	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), testID(2)}}}})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	emu, rep := runInterrupted(t, 10*time.Second, 200*time.Millisecond)
 	for _, r := range rep.Results {
 		if r.Outcome != handshake.OutcomeFailed || r.ErrorCode != janitor.CodeCanceled {
 			t.Errorf("%s: %+v, want failed Canceled", r.HandshakeID, r)
