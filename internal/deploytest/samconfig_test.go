@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -25,28 +26,26 @@ type samEnv struct {
 	}
 }
 
+// overridePair is one Key=Value of parameter_overrides; a value with spaces
+// is quoted.
+var overridePair = regexp.MustCompile(`([A-Za-z0-9]+)=("[^"]*"|'[^']*'|\S+)`)
+
 // overrides reads parameter_overrides, a string of Key=Value pairs or a
 // list of them, as `sam deploy` does.
 func overrides(t *testing.T, env string, v any) map[string]string {
 	t.Helper()
-	var pairs []string
-	switch v := v.(type) {
-	case string:
-		pairs = strings.Fields(v)
-	case []any:
-		for _, p := range v {
-			pairs = append(pairs, strings.Fields(p.(string))...)
-		}
-	default:
+	text := toString(v)
+	if text == "" {
 		t.Fatalf("samconfig.toml [%s] parameter_overrides = %v (%T), want Key=Value pairs", env, v, v)
 	}
 	out := map[string]string{}
-	for _, p := range pairs {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok {
-			t.Fatalf("samconfig.toml [%s] parameter_overrides: %q is not Key=Value", env, p)
-		}
-		out[k] = strings.Trim(v, `"'`)
+	rest := overridePair.ReplaceAllStringFunc(text, func(p string) string {
+		m := overridePair.FindStringSubmatch(p)
+		out[m[1]] = strings.Trim(m[2], `"'`)
+		return ""
+	})
+	if strings.TrimSpace(rest) != "" {
+		t.Fatalf("samconfig.toml [%s] parameter_overrides: %q is not Key=Value", env, strings.TrimSpace(rest))
 	}
 	return out
 }

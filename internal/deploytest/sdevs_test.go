@@ -264,7 +264,7 @@ func TestSYamlPropsMatchTheFc3Schema(t *testing.T) {
 
 func TestSYamlExpanderReplacesExpressionsWithTypedValues(t *testing.T) {
 	x := devsExpander{
-		vars: map[string]any{"timeout": 60, "region": "cn-hangzhou", "nested": map[string]any{"on": true}},
+		vars:   map[string]any{"timeout": 60, "region": "cn-hangzhou", "nested": map[string]any{"on": true}},
 		env:    map[string]string{"ROLE": "acs:ram::1:role/r"},
 		config: map[string]string{"AccountID": "42"},
 	}
