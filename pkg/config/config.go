@@ -242,26 +242,20 @@ func parseBool(s string) (bool, bool) {
 // validSecretID accepts what AWS accepts in a secret name, plus the colons
 // of an ARN.
 func validSecretID(s string) bool {
-	if len(s) > 2048 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/_+=.@-:", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return len(s) <= 2048 && onlyAlnumOr(s, "/_+=.@-:")
 }
 
 // validNamespace accepts what CloudWatch accepts as a custom namespace.
 func validNamespace(s string) bool {
-	if len(s) > 255 || strings.HasPrefix(s, "AWS/") {
-		return false
-	}
+	return len(s) <= 255 && !strings.HasPrefix(s, "AWS/") && onlyAlnumOr(s, " ._-/#:")
+}
+
+// onlyAlnumOr reports whether s holds only ASCII letters, digits and bytes
+// of extra.
+func onlyAlnumOr(s, extra string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(" ._-/#:", c) >= 0) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}
