@@ -61,8 +61,6 @@ const (
 	MaxAPIQPS         = 1000.0
 	MaxAPIConcurrency = 64
 	MaxAPITimeout     = 60 * time.Second
-	// MaxMetricsNamespace is CloudWatch's limit on a namespace's length.
-	MaxMetricsNamespace = 255
 )
 
 // Config is the validated configuration of one process.
@@ -79,8 +77,8 @@ type Config struct {
 	// holding {"AccessKeyId","AccessKeySecret"}; AWS only, optional. It is a
 	// reference to a secret, not a secret.
 	CredentialsSecretID string
-	// MetricsNamespace is the CloudWatch namespace of the metrics the
-	// summary line carries on AWS (embedded metric format).
+	// MetricsNamespace is the CloudWatch namespace of the metrics in the
+	// invocation summary line (Embedded Metric Format); Lambda only.
 	MetricsNamespace string
 }
 
@@ -108,8 +106,8 @@ const (
 	wantConcurrency = "want a whole number from 1 to 64"
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
 	wantLogLevel    = "want one of " + logging.LevelWords
+	wantNamespace   = "want a CloudWatch namespace: 1 to 255 of letters, digits, space and ._-/#:, not starting with AWS/"
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
-	wantNamespace   = "want a CloudWatch namespace: 1 to 255 letters, digits and . - _ / # : (not starting with AWS/ or :), like HandshakeJanitor"
 )
 
 // maxQuoted bounds how much of a bad value an error line shows.
@@ -216,7 +214,6 @@ func Load(getenv func(string) string) (Config, error) {
 			c.CredentialsSecretID = v
 		}
 	}
-
 	if v, ok := get(EnvMetricsNamespace); ok {
 		if !validNamespace(v) {
 			bad(settingError(EnvMetricsNamespace, v, wantNamespace))
@@ -245,19 +242,17 @@ func parseBool(s string) (bool, bool) {
 // validSecretID accepts what AWS accepts in a secret name, plus the colons
 // of an ARN.
 func validSecretID(s string) bool {
-	return len(s) <= 2048 && alnumOr(s, "/_+=.@-:")
+	return len(s) <= 2048 && onlyAlnumOr(s, "/_+=.@-:")
 }
 
-// validNamespace accepts what CloudWatch accepts in a namespace, short of
-// spaces: at most 255 alphanumeric characters and . - _ / # :, not starting
-// with a colon, and not AWS's own "AWS/" prefix.
+// validNamespace accepts what CloudWatch accepts as a custom namespace.
 func validNamespace(s string) bool {
-	return len(s) <= MaxMetricsNamespace && s[0] != ':' && !strings.HasPrefix(s, "AWS/") && alnumOr(s, ".-_/#:")
+	return len(s) <= 255 && !strings.HasPrefix(s, "AWS/") && onlyAlnumOr(s, " ._-/#:")
 }
 
-// alnumOr reports whether every byte of s is an ASCII letter, a digit or
-// one of extra.
-func alnumOr(s, extra string) bool {
+// onlyAlnumOr reports whether s holds only ASCII letters, digits and bytes
+// of extra.
+func onlyAlnumOr(s, extra string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
@@ -328,7 +323,6 @@ func (c Config) Fields() []any {
 		"api_timeout", FormatDuration(c.APITimeout),
 		"log_level", c.LogLevel.String(),
 		logging.FieldCredentialsSecretID, c.CredentialsSecretID,
-		"metrics_namespace", c.MetricsNamespace,
 	}
 }
 
