@@ -2,14 +2,11 @@ package main_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/functions/aws/internal/emf"
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
-	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
 // metricsNamespace is the function's METRICS_NAMESPACE (functionEnv).
@@ -40,37 +37,25 @@ func TestSummaryLineIsValidEMFInTheConfiguredNamespace(t *testing.T) {
 	good, failing := "h-E2eAwsEmfGood001", "h-E2eAwsEmfFail001"
 	testkit.SeedFresh(t, emu, good, failing)
 	emu.FailAlways(failing)
-	var stale []handshake.Handshake
-	for i := range 101 { // more than MAX_CANCELLATIONS (100), with the seed's 3
-		stale = append(stale, handshake.Handshake{HandshakeID: fmt.Sprintf("h-E2eAwsEmfGuar%03d", i), CreateTime: time.Now().Add(-8 * 24 * time.Hour)})
-	}
 	tests := []struct {
 		name, event, trigger string
-		before               func()
+		before               func(*testing.T)
 		want                 map[string]float64
 	}{
 		{"cancelled", `{"handshakeId":"` + good + `"}`, "direct", nil,
 			map[string]float64{"cancelled": 1, "failed": 0, "guard_refused": 0}},
 		{"failed", `{"Records":[{"messageId":"m-1","body":"` + failing + `","eventSource":"aws:sqs"}]}`, "sqs", nil,
 			map[string]float64{"cancelled": 0, "failed": 1, "guard_refused": 0}},
-		{"refused by the guard", `{"sweep":{}}`, "direct", func() {
-			if err := emu.Seed(stale...); err != nil {
-				t.Fatal(err)
-			}
+		{"refused by the guard", `{"sweep":{}}`, "direct", func(t *testing.T) {
+			testkit.SeedOverTheGuard(t, emu, "E2eAwsEmfGuar", 101) // with the seed's 3 stale: 104 > MAX_CANCELLATIONS
 		}, map[string]float64{"cancelled": 0, "dry_run": 104, "guard_refused": 1}},
 		{"event not accepted", `[1,2]`, "unknown", nil,
 			map[string]float64{"cancelled": 0, "failed": 0, "guard_refused": 0}},
 	}
-	t.Cleanup(func() { // no later sweep should meet them
-		for i := range stale {
-			stale[i].Status = handshake.StatusCancelled
-		}
-		emu.Seed(stale...)
-	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.before != nil {
-				tt.before()
+				tt.before(t)
 			}
 			rid := testkit.RequestID("emf")
 			invoke(t, fn, rid, []byte(tt.event))

@@ -8,17 +8,14 @@ package main_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/fcruntime"
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
-	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
 const slsDir = "../../deploy/aliyun/sls"
@@ -85,19 +82,7 @@ func TestSLSQueriesReadFieldsTheFunctionsLinesHave(t *testing.T) {
 		fcruntime.InvokeOptions{RequestID: named, Credentials: roleCreds})
 	// ...and a sweep the blast-radius guard refuses (MAX_CANCELLATIONS is
 	// the default, 100).
-	var stale []handshake.Handshake
-	for i := range 101 {
-		stale = append(stale, handshake.Handshake{HandshakeID: fmt.Sprintf("h-E2eFcSlsGuard%03d", i), CreateTime: time.Now().Add(-8 * 24 * time.Hour)}) // stale, not yet expired (14 days)
-	}
-	if err := emu.Seed(stale...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { // no later sweep should meet them
-		for i := range stale {
-			stale[i].Status = handshake.StatusCancelled
-		}
-		emu.Seed(stale...)
-	})
+	testkit.SeedOverTheGuard(t, emu, "E2eFcSlsGuard", 101) // with the seed's 3 stale: 104
 	sweep := testkit.RequestID("sls-sweep")
 	resp := invoke(t, []byte(`{"triggerTime":"2026-07-26T03:00:00Z","triggerName":"sweep","payload":""}`),
 		fcruntime.InvokeOptions{RequestID: sweep, Credentials: roleCreds})
