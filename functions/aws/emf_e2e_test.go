@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/handshake-janitor/handshake-janitor/functions/aws/internal/emf"
+	"github.com/handshake-janitor/handshake-janitor/internal/emf"
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/handshake-janitor/handshake-janitor/functions/aws/internal/emf"
+	"github.com/handshake-janitor/handshake-janitor/internal/emf"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 )

@@ -9,6 +9,10 @@
 // process, so New encodes them once; Metadata.Append only adds the
 // timestamp. Validate checks a whole line against the specification's
 // rules; the tests run it on every summary line the function writes.
+//
+// SummaryMetrics is the contract between the Lambda binary, which writes
+// those metrics, and template.yaml's alarms and dashboard, which read them
+// (internal/deploytest checks the template against it).
 package emf
 
 import (
