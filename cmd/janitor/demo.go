@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/rs/zerolog"
+
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -48,24 +50,31 @@ var demoPlatforms = []struct {
 
 // cmdDemo runs every sample event through the real handlers against an
 // in-process emulator: what `make run` shows. No account, no network.
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("events", "events", "directory of the sample events and emulator/seed.json")
+	var lf logFormat
+	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, nil}
 	}
+	if err := lf.check(); err != nil {
+		return err
+	}
 	for _, p := range demoPlatforms {
-		if err := demoPlatform(ctx, *dir, p.platform, p.title, p.samples, stdout); err != nil {
+		logger := lf.logger(stdout, config.DefaultLogLevel, getenv)
+		if err := demoPlatform(ctx, *dir, p.platform, p.title, p.samples, logger, stdout); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintln(stdout, "Each sample above printed the function's JSON log lines (one per invitation, then the invocation summary)")
-	fmt.Fprintln(stdout, "and the answer the platform receives. Run one yourself: janitor invoke -platform aws -event events/aws-sqs.json")
+	fmt.Fprintln(stdout, "Each sample above printed the function's log lines (one per invitation, then the invocation summary)")
+	fmt.Fprintln(stdout, "and the answer the platform receives. The functions write them as JSON lines: janitor demo -log-format json.")
+	fmt.Fprintln(stdout, "Run one yourself: janitor invoke -platform aws -event events/aws-sqs.json")
 	return nil
 }
 
-func demoPlatform(ctx context.Context, dir, platform, title string, samples []demoSample, w io.Writer) error {
+func demoPlatform(ctx context.Context, dir, platform, title string, samples []demoSample, logger zerolog.Logger, w io.Writer) error {
 	emu := rmemu.New(rmemu.Options{})
 	seed, err := os.Open(filepath.Join(dir, "emulator", "seed.json"))
 	if err != nil {
@@ -87,7 +96,7 @@ func demoPlatform(ctx context.Context, dir, platform, title string, samples []de
 	creds := resourcemanager.StaticCredentials(resourcemanager.Credentials{
 		AccessKeyID: rmemu.TestAccessKeyID, AccessKeySecret: rmemu.TestAccessKeySecret,
 	})
-	h, err := handler.New(platform, cfg, logging.New(w, cfg.LogLevel), creds)
+	h, err := handler.New(platform, cfg, logger, creds)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,13 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	fs.SetOutput(stderr)
 	platform := fs.String("platform", "aws", "which function's handler: aws or fc")
 	event := fs.String("event", "", "event file, in the shape the platform sends (see events/); - for stdin")
+	var lf logFormat
+	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, nil}
+	}
+	if err := lf.check(); err != nil {
+		return err
 	}
 	if *event == "" || fs.NArg() > 0 {
 		return &exitError{2, fmt.Errorf("usage: janitor invoke -platform aws|fc -event FILE")}
@@ -42,7 +47,7 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return err
 	}
-	h, err := handler.New(*platform, cfg, logging.New(stderr, cfg.LogLevel), creds)
+	h, err := handler.New(*platform, cfg, lf.logger(stderr, cfg.LogLevel, getenv), creds)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,9 @@
 // account (demo, which `make run` calls).
 //
 // Configuration comes from the same environment variables as the function
-// (see README.md); logs go to stderr as JSON lines, results to stdout.
+// (see README.md). Logs go to stderr: readable on a terminal, JSON lines as
+// the functions write them when piped or with -log-format json. Results go
+// to stdout.
 package main
 
 import (
@@ -65,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "emulator":
 		err = cmdEmulator(ctx, args[1:], stdout, stderr)
 	case "demo":
-		err = cmdDemo(ctx, args[1:], stdout, stderr)
+		err = cmdDemo(ctx, args[1:], stdout, stderr, getenv)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

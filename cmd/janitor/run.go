@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
@@ -21,18 +22,20 @@ import (
 type engineFlags struct {
 	dryRun bool
 	output string
+	log    logFormat
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "report what would be cancelled, cancel nothing (DRY_RUN=true does the same)")
-	fs.StringVar(&f.output, "output", "text", "report format on stdout: text or json")
+	fs.StringVar(&f.output, "output", "text", "report format on stdout: text (a table) or json")
+	f.log.register(fs)
 }
 
 func (f *engineFlags) check() error {
 	if f.output != "text" && f.output != "json" {
 		return &exitError{2, fmt.Errorf("-output %q: want text or json", f.output)}
 	}
-	return nil
+	return f.log.check()
 }
 
 func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -108,7 +111,7 @@ func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, m
 	if err != nil {
 		return err
 	}
-	h, err := handler.New(logging.PlatformCLI, cfg, logging.New(stderr, cfg.LogLevel), creds)
+	h, err := handler.New(logging.PlatformCLI, cfg, ef.log.logger(stderr, cfg.LogLevel, getenv), creds)
 	if err != nil {
 		return err
 	}
@@ -136,9 +139,21 @@ func printReport(w io.Writer, r *janitor.Report, format string) error {
 		return enc.Encode(r)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HANDSHAKE\tOUTCOME\tSTATUS\tERROR CODE\tATTEMPTS\tREQUEST ID")
+	for i, c := range reportColumns {
+		if i > 0 {
+			fmt.Fprint(tw, "\t")
+		}
+		fmt.Fprint(tw, c.title)
+	}
+	fmt.Fprintln(tw)
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", res.HandshakeID, res.Outcome, dash(string(res.Status)), dash(res.ErrorCode), res.Attempts, dash(res.APIRequestID))
+		for i, c := range reportColumns {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, cell(c.value(res)))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -152,9 +167,32 @@ func printReport(w io.Writer, r *janitor.Report, format string) error {
 	return nil
 }
 
-func dash(s string) string {
+// reportColumns are the columns of the Report's table, in order: a new
+// column is one more entry.
+var reportColumns = []struct {
+	title string
+	value func(janitor.Result) string
+}{
+	{"HANDSHAKE", func(r janitor.Result) string { return r.HandshakeID }},
+	{"OUTCOME", func(r janitor.Result) string { return string(r.Outcome) }},
+	{"STATUS", func(r janitor.Result) string { return string(r.Status) }},
+	{"ERROR CODE", func(r janitor.Result) string { return r.ErrorCode }},
+	{"ATTEMPTS", func(r janitor.Result) string { return strconv.Itoa(r.Attempts) }},
+	{"REQUEST ID", func(r janitor.Result) string { return r.APIRequestID }},
+}
+
+// cell is a table cell: "-" for nothing, and quoted when the value holds
+// white space, quotes or anything not printable ASCII (an invalid ID is
+// whatever the sender wrote; a tab would break the table, a control
+// character the terminal).
+func cell(s string) string {
 	if s == "" {
 		return "-"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' || c == '"' {
+			return strconv.Quote(s)
+		}
 	}
 	return s
 }

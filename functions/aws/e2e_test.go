@@ -87,6 +87,7 @@ func functionEnv(extra ...string) []string {
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + rmemu.TestAccessKeySecret,
 		"API_QPS=200",
 		"LOG_LEVEL=info",
+		"METRICS_NAMESPACE=" + metricsNamespace,
 	}, extra...)
 }
 

@@ -2,6 +2,8 @@
 // It builds the configuration, the logger and the API client once per cold
 // start and hands every event to pkg/handler. SQS batches answer with
 // partial batch failures; schedules and direct calls answer with the Report.
+// Each invocation's summary line is also a CloudWatch embedded metric format
+// document (metrics.go).
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -78,7 +81,15 @@ func coldStart(ctx context.Context) (*handler.Handler, error) {
 			return nil, err
 		}
 	}
-	return handler.New(logging.PlatformAWS, cfg, logger, creds)
+	h, err := handler.New(logging.PlatformAWS, cfg, logger, creds)
+	if err != nil {
+		return nil, err
+	}
+	// The summary line is also the invocation's CloudWatch metrics (EMF).
+	if h.Engine.DecorateSummary, err = summaryMetrics(cfg.MetricsNamespace, time.Now); err != nil {
+		return nil, fmt.Errorf("%s: %w", config.EnvMetricsNamespace, err)
+	}
+	return h, nil
 }
 
 func toSQSEventResponse(r *handler.SQSResponse) events.SQSEventResponse {

@@ -7,23 +7,23 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/emf"
 )
 
 // emfMetrics is the contract of the metrics functions/aws publishes in its
 // invocation summary line (CloudWatch Embedded Metric Format, issue 14):
 // name and unit, in the namespace of METRICS_NAMESPACE, with the dimension
 // set [Trigger] and the no-dimension rollup. The alarms and the dashboard
-// may use only these.
-var emfMetrics = map[string]string{
-	"cancelled":     "Count",
-	"skipped":       "Count",
-	"not_found":     "Count",
-	"invalid":       "Count",
-	"dry_run":       "Count",
-	"failed":        "Count",
-	"guard_refused": "Count", // 0 or 1 per invocation
-	"duration_ms":   "Milliseconds",
-}
+// may use only these. internal/emf defines them, and the function's tests
+// check its lines against them.
+var emfMetrics = func() map[string]string {
+	m := map[string]string{}
+	for _, metric := range emf.SummaryMetrics {
+		m[metric.Name] = string(metric.Unit)
+	}
+	return m
+}()
 
 const (
 	namespaceParameter = "MetricsNamespace"

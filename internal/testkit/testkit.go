@@ -120,6 +120,33 @@ func SeedFresh(t testing.TB, emu *rmemu.Server, ids ...string) {
 	}
 }
 
+// SeedOverTheGuard adds n stale Pending invitations (created 8 days ago:
+// older than the default STALE_AFTER, not yet expired), with IDs made of
+// prefix and a number, so that a sweep selects more than a guard of n-1
+// refuses. When the test ends they are Cancelled, so that no later sweep
+// of a shared emulator meets them.
+func SeedOverTheGuard(t testing.TB, emu *rmemu.Server, prefix string, n int) {
+	t.Helper()
+	stale := make([]handshake.Handshake, n)
+	for i := range stale {
+		stale[i] = handshake.Handshake{
+			HandshakeID: fmt.Sprintf("h-%s%0*d", prefix, 16-len(prefix), i),
+			CreateTime:  time.Now().Add(-8 * 24 * time.Hour),
+		}
+	}
+	if err := emu.Seed(stale...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := range stale {
+			stale[i].Status = handshake.StatusCancelled
+		}
+		if err := emu.Seed(stale...); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 // WantStatus checks that each invitation is in status want in emu.
 func WantStatus(t testing.TB, emu *rmemu.Server, want handshake.Status, ids ...string) {
 	t.Helper()

@@ -2,6 +2,7 @@ package janitor
 
 import (
 	"context"
+	"errors"
 
 	"github.com/rs/zerolog"
 
@@ -75,7 +76,8 @@ func logItems(ctx context.Context, items []ItemReport) {
 
 // LogSummary writes the invocation summary line, the one line per
 // invocation that log-based metrics count: the six outcome counts,
-// cold_start, the mode, the records and the duration, and err (the Job's
+// guard_refused (1 when err is the guard's refusal), the duration (zero
+// when no Job ran), cold_start, the mode and the records, and err (the Job's
 // refusal, or an event that could not be decoded) when it is not nil. It is
 // the only writer of that line: Run calls it, and so does an adapter that
 // refuses an event before the engine runs (with an empty Report). The line
@@ -93,19 +95,24 @@ func (e *Engine) LogSummary(ctx context.Context, rep Report, err error) {
 	}
 	inv, _ := logging.InvocationFrom(ctx) // the zero Invocation outside one: not a cold start
 	s := rep.Summary
+	guardRefused := 0 // a number, like the counts: metrics are built from it
+	if _, ok := errors.AsType[*GuardError](err); ok {
+		guardRefused = 1
+	}
 	ev = ev.Int("cancelled", s.Cancelled).
 		Int("skipped", s.Skipped).
 		Int("not_found", s.NotFound).
 		Int("invalid", s.Invalid).
 		Int("dry_run", s.DryRun).
 		Int("failed", s.Failed).
+		Int(logging.FieldGuardRefused, guardRefused).
+		Int64(logging.FieldDurationMS, rep.Duration.Milliseconds()).
 		Bool(logging.FieldColdStart, inv.ColdStart)
 	if rep.Mode != "" {
 		ev = ev.Str("mode", rep.Mode).
 			Bool("dry_run_mode", rep.DryRunMode).
 			Int("records", len(rep.Items)).
-			Int("records_redeliver", len(rep.Redeliver())).
-			Int64(logging.FieldDurationMS, rep.Duration.Milliseconds())
+			Int("records_redeliver", len(rep.Redeliver()))
 	}
 	if len(rep.Warnings) > 0 {
 		ev = ev.Strs("warnings", rep.Warnings)

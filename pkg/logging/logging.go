@@ -31,6 +31,7 @@ const (
 	FieldInvocationID = "invocation_id"
 	FieldTrigger      = "trigger"
 	FieldColdStart    = "cold_start"
+	FieldGuardRefused = "guard_refused" // summary line: 1 when the blast-radius guard refused the sweep, else 0
 
 	// FieldCredentialsSecretID names the Secrets Manager secret (its name or
 	// ARN, never its content) in the start-up configuration line. It is the
@@ -41,7 +42,7 @@ const (
 )
 
 // MessageSummary is the message of the one summary line per invocation, which
-// carries the six outcome counts and cold_start.
+// carries the six outcome counts, guard_refused, duration_ms and cold_start.
 const MessageSummary = "invocation summary"
 
 // Platforms, the values of the platform field.

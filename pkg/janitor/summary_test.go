@@ -1,0 +1,49 @@
+package janitor_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+)
+
+// TestSummaryLineAlwaysCarriesGuardRefusedAndDuration: the fields metrics
+// are built from are numbers on every summary line, whether a Job ran, was
+// refused by the guard, or never started.
+func TestSummaryLineAlwaysCarriesGuardRefusedAndDuration(t *testing.T) {
+	guard := &janitor.GuardError{Selected: 150, Limit: 100}
+	for _, tt := range []struct {
+		name     string
+		rep      janitor.Report
+		err      error
+		guard    float64
+		duration float64
+	}{
+		{"a run", janitor.Report{Mode: janitor.ModeItems, Duration: 1234 * time.Millisecond}, nil, 0, 1234},
+		{"refused by the guard", janitor.Report{Mode: janitor.ModeSweep, Duration: 20 * time.Millisecond}, guard, 1, 20},
+		{"the guard's error wrapped", janitor.Report{Mode: janitor.ModeSweep}, fmt.Errorf("sweep: %w", guard), 1, 0},
+		{"another error", janitor.Report{}, errors.New("event not accepted"), 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			ctx := logging.WithInvocation(context.Background(), logging.New(&buf, zerolog.InfoLevel), logging.Invocation{Trigger: "direct"})
+			(&janitor.Engine{}).LogSummary(ctx, tt.rep, tt.err)
+			var line map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+				t.Fatalf("%v: %s", err, buf.Bytes())
+			}
+			if line[logging.FieldGuardRefused] != tt.guard || line[logging.FieldDurationMS] != tt.duration {
+				t.Errorf("guard_refused %v, duration_ms %v: want %v, %v\n%s",
+					line[logging.FieldGuardRefused], line[logging.FieldDurationMS], tt.guard, tt.duration, buf.Bytes())
+			}
+		})
+	}
+}
