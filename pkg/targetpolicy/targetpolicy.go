@@ -51,10 +51,10 @@ const (
 
 // Pattern is one validated pattern of a Policy.
 type Pattern struct {
-	account string // a 16-digit account ID; empty for an e-mail pattern
-	local   string // lower case; may hold *
+	account string   // a 16-digit account ID; empty for an e-mail pattern
+	local   string   // lower case; may hold *
 	labels  []string // the domain's labels, lower case, each * as oneLabel, anyLabels
-	text    string // as written, trimmed
+	text    string   // as written, trimmed
 }
 
 // String returns the pattern as it was written.
