@@ -83,6 +83,20 @@ func (p Policy) Patterns() []string {
 // String returns the policy as Parse reads it: the patterns joined by commas.
 func (p Policy) String() string { return strings.Join(p.Patterns(), ",") }
 
+// Redacted returns the policy as String does, but with every e-mail pattern
+// that names a person (its local part is not just *) redacted as Redact
+// does: for a start-up log line without LOG_TARGETS=true.
+func (p Policy) Redacted() string {
+	out := make([]string, len(p.patterns))
+	for i, pat := range p.patterns {
+		out[i] = pat.text
+		if pat.account == "" && pat.local != "*" {
+			out[i] = Redact(pat.text)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
 // PatternError is a pattern that is not one of the accepted forms.
 type PatternError struct {
 	Pattern string // as written, unbounded: quote it before showing it

@@ -189,6 +189,17 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
+	p, err := Parse("*@example.com, ceo@example.com, ops+*@example.com, 1234567890123456, *@*.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "*@example.com,c***@example.com,o***@example.com,1234567890123456,*@*.example.com"
+	if got := p.Redacted(); got != want {
+		t.Errorf("Redacted() = %q, want %q", got, want)
+	}
+}
+
 // The matcher backtracks only to the last star, so a hostile pattern and
 // target stay cheap; this would not finish with a naive recursive matcher.
 func TestAllowedIsLinearOnHostileInput(t *testing.T) {
