@@ -251,3 +251,48 @@ func (b *LogBuffer) Lines(t testing.TB) []map[string]any {
 	}
 	return out
 }
+
+// PolicyAllowedTargets is the target policy of the end-to-end policy case:
+// ALLOWED_TARGETS for the function that sweeps PolicySeed.
+const PolicyAllowedTargets = "*@example.com, 1234567890123456"
+
+// PolicySeed returns the invitations of the end-to-end policy case, created
+// relative to now: Pending ones to allowed and to outside targets, fresh and
+// stale (STALE_AFTER is the default 7 days), and final ones to outsiders.
+// PolicyReasons says which a sweep under PolicyAllowedTargets cancels.
+func PolicySeed(now time.Time) []handshake.Handshake {
+	day := 24 * time.Hour
+	h := func(id string, tt handshake.TargetType, entity string, age time.Duration, st handshake.Status) handshake.Handshake {
+		return handshake.Handshake{HandshakeID: id, TargetType: tt, TargetEntity: entity, Status: st, CreateTime: now.Add(-age), Note: "policy case"}
+	}
+	const (
+		acc, mail = handshake.TargetAccount, handshake.TargetEmail
+		pending   = handshake.StatusPending
+	)
+	return []handshake.Handshake{
+		h("h-P0licyOutsider01", mail, "jane.doe@example.org", time.Hour, pending), // fresh, outside
+		h("h-P0licyOutsider02", acc, "9999999999999999", 2*time.Hour, pending),    // fresh, outside account
+		h("h-P0licySubdomain1", mail, "ops@mail.example.com", time.Hour, pending), // *@example.com does not cover subdomains
+		h("h-P0licyStaleOut01", mail, "former@example.net", 9*day, pending),       // stale and outside
+		h("h-P0licyStaleOk001", mail, "old.mailbox@example.com", 10*day, pending), // stale, allowed
+		h("h-P0licyStaleOk002", acc, "1234567890123456", 8*day, pending),          // stale, allowed account
+		h("h-P0licyFreshOk001", mail, "New.Hire@EXAMPLE.com", time.Hour, pending), // fresh, allowed (case)
+		h("h-P0licyFreshOk002", acc, "1234567890123456", 3*time.Hour, pending),    // fresh, allowed account
+		h("h-P0licyAccepted01", mail, "partner@example.org", time.Hour, handshake.StatusAccepted),
+		h("h-P0licyDeclined01", acc, "8888888888888888", time.Hour, handshake.StatusDeclined),
+		h("h-P0licyCancelled1", mail, "typo@exmaple.com", time.Hour, handshake.StatusCancelled),
+		h("h-P0licyExpired001", mail, "gone@example.org", 20*day, pending), // reads as Expired
+	}
+}
+
+// PolicyReasons is what a sweep under PolicyAllowedTargets cancels among
+// PolicySeed, and the reason it must give; every other invitation stays as
+// it was.
+var PolicyReasons = map[string]string{
+	"h-P0licyOutsider01": "target_not_allowed",
+	"h-P0licyOutsider02": "target_not_allowed",
+	"h-P0licySubdomain1": "target_not_allowed",
+	"h-P0licyStaleOut01": "target_not_allowed",
+	"h-P0licyStaleOk001": "stale",
+	"h-P0licyStaleOk002": "stale",
+}
