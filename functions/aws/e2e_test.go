@@ -374,3 +374,19 @@ func TestBadSettingStopsStartUpWithOneLine(t *testing.T) {
 		t.Errorf("function output %q: want one line starting %q", lines, want)
 	}
 }
+
+func TestScheduledSweepWithATargetPolicyCancelsOutsidersAndStaleOnes(t *testing.T) {
+	// An emulator and a function of their own: the policy cancels every
+	// Pending invitation to an outsider, whichever test seeded it.
+	seed := testkit.PolicySeed(time.Now())
+	policyEmu, hs := testkit.Emulator(t, rmemu.Options{}, seed...)
+	f := lambdarie.StartT(t, bootstrap, lambdarie.Options{
+		Env:     functionEnv("RESOURCEMANAGER_ENDPOINT="+hs.URL, "ALLOWED_TARGETS="+testkit.PolicyAllowedTargets),
+		Timeout: 30 * time.Second,
+	})
+	requestID := testkit.RequestID("policy-sweep")
+	body := invoke(t, f, requestID, testkit.ReadEvent(t, "aws-scheduled-event.json"))
+	report(t, body) // not an error
+	testkit.SummaryLine(t, f.FunctionLines, requestID)
+	testkit.CheckPolicySweep(t, policyEmu, seed, body, testkit.InvocationLines(t, f.FunctionLines(), requestID))
+}

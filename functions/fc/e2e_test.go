@@ -369,3 +369,28 @@ func TestBadSettingStopsStartUpWithOneLine(t *testing.T) {
 		t.Error("the function asked for an invocation")
 	}
 }
+
+func TestTimerSweepWithATargetPolicyCancelsOutsidersAndStaleOnes(t *testing.T) {
+	// An emulator, a runtime and a function of their own: the policy
+	// cancels every Pending invitation to an outsider, whichever test
+	// seeded it.
+	seed := testkit.PolicySeed(time.Now())
+	policyEmu, hs := testkit.Emulator(t, rmemu.Options{}, seed...)
+	srv := fcruntime.NewServerT(t, fcruntime.Options{Timeout: invokeTimeout})
+	p := fcruntime.StartT(t, bin, srv, fcruntime.ProcessOptions{Env: []string{
+		"RESOURCEMANAGER_ENDPOINT=" + hs.URL,
+		"ALLOWED_TARGETS=" + testkit.PolicyAllowedTargets,
+		"API_QPS=200",
+	}})
+	requestID := testkit.RequestID("policy-sweep")
+	ctx, cancel := context.WithTimeout(context.Background(), invokeTimeout+5*time.Second)
+	defer cancel()
+	resp, err := srv.Invoke(ctx, testkit.ReadEvent(t, "fc-timer-sweep.json"), fcruntime.InvokeOptions{RequestID: requestID, Credentials: roleCreds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, resp) // not an error
+	out := func() []string { return strings.Split(p.Stdout(), "\n") }
+	testkit.SummaryLine(t, out, requestID)
+	testkit.CheckPolicySweep(t, policyEmu, seed, resp.Body, testkit.InvocationLines(t, out(), requestID))
+}
