@@ -74,6 +74,14 @@ func TestVariablesListsExactlyWhatLoadReads(t *testing.T) {
 		if v.Secret && v.Default != "" {
 			t.Errorf("secret %s has a default", v.Name)
 		}
+		if v.Optional {
+			if v.Default != "" || v.Secret || v.Chain {
+				t.Errorf("optional %s has a default, or is a secret", v.Name)
+			}
+			if _, err := Load(env(map[string]string{v.Name: ""})); err != nil {
+				t.Errorf("optional %s set empty does not load: %v", v.Name, err)
+			}
+		}
 	}
 	for k := range read {
 		if !listed[k] {
