@@ -301,20 +301,7 @@ func Redact(entity string) string {
 	}
 	r, _ := utf8.DecodeRuneInString(entity)
 	if r == utf8.RuneError {
-		return "***" + bounded(entity[at:])
+		return "***" + entity[at:]
 	}
-	return string(r) + "***" + bounded(entity[at:])
-}
-
-// bounded cuts a domain that is far longer than any real one.
-func bounded(s string) string {
-	const max = 256
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
+	return string(r) + "***" + entity[at:]
 }
