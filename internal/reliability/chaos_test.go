@@ -145,14 +145,13 @@ func TestChaosRunGivesEveryInputOneResultAndCancelsEachPendingAtMostOnce(t *test
 		}
 	}
 	api := perCallClient{t: t, opts: resourcemanager.Options{
-		Endpoint:     srv.URL,
-		Credentials:  testCredentials,
-		Timeout:      2 * time.Second,
-		QPS:          1000,
-		SafetyMargin: 10 * time.Millisecond,
-		HTTPClient:   srv.Client(),
+		Endpoint:    srv.URL,
+		Credentials: testCredentials,
+		Timeout:     2 * time.Second,
+		QPS:         1000,
+		HTTPClient:  srv.Client(),
 	}}
-	engine := &janitor.Engine{API: api, Concurrency: 32, SafetyMargin: time.Second}
+	engine := &janitor.Engine{API: api, Concurrency: 32, APITimeout: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	ctx = logging.WithInvocation(ctx, logging.New(&testkit.LogBuffer{}, -1), logging.Invocation{Platform: logging.PlatformCLI, Trigger: "chaos"})

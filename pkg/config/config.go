@@ -35,6 +35,7 @@ const (
 	EnvCredentialsSecretID = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
 	EnvAllowedTargets      = "ALLOWED_TARGETS"
 	EnvLogTargets          = "LOG_TARGETS"
+	EnvMetricsNamespace    = "METRICS_NAMESPACE"
 )
 
 // Names of the credential variables read by the credentials-go default
@@ -55,6 +56,7 @@ const (
 	DefaultAPIConcurrency   = 4
 	DefaultAPITimeout       = 5 * time.Second
 	DefaultLogLevel         = zerolog.InfoLevel
+	DefaultMetricsNamespace = "HandshakeJanitor"
 )
 
 // Limits of the numeric settings.
@@ -78,6 +80,9 @@ type Config struct {
 	// holding {"AccessKeyId","AccessKeySecret"}; AWS only, optional. It is a
 	// reference to a secret, not a secret.
 	CredentialsSecretID string
+	// MetricsNamespace is the CloudWatch namespace of the metrics in the
+	// invocation summary line (Embedded Metric Format); Lambda only.
+	MetricsNamespace string
 	// AllowedTargets is the target policy, validated: the patterns of
 	// ALLOWED_TARGETS joined by commas; empty, no target policy. A sweep
 	// also selects every Pending invitation whose target matches none.
@@ -109,6 +114,7 @@ func Default() Config {
 		APIConcurrency:   DefaultAPIConcurrency,
 		APITimeout:       DefaultAPITimeout,
 		LogLevel:         DefaultLogLevel,
+		MetricsNamespace: DefaultMetricsNamespace,
 	}
 }
 
@@ -122,6 +128,7 @@ const (
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
 	wantLogLevel    = "want one of " + logging.LevelWords
 	wantLogTargets  = "want true or false (also 1/0, yes/no)"
+	wantNamespace   = "want a CloudWatch namespace: 1 to 255 of letters, digits, space and ._-/#:, not starting with AWS/"
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
 )
 
@@ -245,6 +252,13 @@ func Load(getenv func(string) string) (Config, error) {
 			c.CredentialsSecretID = v
 		}
 	}
+	if v, ok := get(EnvMetricsNamespace); ok {
+		if !validNamespace(v) {
+			bad(settingError(EnvMetricsNamespace, v, wantNamespace))
+		} else {
+			c.MetricsNamespace = v
+		}
+	}
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -266,12 +280,20 @@ func parseBool(s string) (bool, bool) {
 // validSecretID accepts what AWS accepts in a secret name, plus the colons
 // of an ARN.
 func validSecretID(s string) bool {
-	if len(s) > 2048 {
-		return false
-	}
+	return len(s) <= 2048 && onlyAlnumOr(s, "/_+=.@-:")
+}
+
+// validNamespace accepts what CloudWatch accepts as a custom namespace.
+func validNamespace(s string) bool {
+	return len(s) <= 255 && !strings.HasPrefix(s, "AWS/") && onlyAlnumOr(s, " ._-/#:")
+}
+
+// onlyAlnumOr reports whether s holds only ASCII letters, digits and bytes
+// of extra.
+func onlyAlnumOr(s, extra string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/_+=.@-:", c) >= 0) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}
