@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
@@ -15,6 +16,7 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
 // engineFlags are the flags sweep and cancel share.
@@ -44,6 +46,11 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	maxN := fs.Int("max", -1, "blast-radius guard: refuse a sweep that selects more than this (default MAX_CANCELLATIONS)")
 	targetType := fs.String("target-type", "", "only invitations of this target type: Account or Email")
 	targetEntity := fs.String("target-entity", "", "only invitations whose target entity matches this glob, e.g. '*@example.com'")
+	var allow []string
+	fs.Func("allow", "target policy for this run, replacing ALLOWED_TARGETS: a 16-digit account ID, an e-mail address or a pattern like '*@example.com' (repeat it, or give a comma-separated list); a Pending invitation to any other target is cancelled whatever its age", func(v string) error {
+		allow = append(allow, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, nil}
 	}
@@ -60,6 +67,16 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return &exitError{2, fmt.Errorf("-older-than %s: want a positive Go duration like 72h or whole days like 7d", handshake.Quote(*olderThan, 40))}
 		}
 		sweep.OlderThan = d
+	}
+	if len(allow) > 0 {
+		p, err := targetpolicy.Parse(strings.Join(allow, ","))
+		if err != nil {
+			return &exitError{2, fmt.Errorf("-allow: %w", err)}
+		}
+		if p.Empty() {
+			return &exitError{2, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
+		}
+		sweep.AllowedTargets = p.String()
 	}
 	if *targetType != "" {
 		tt, err := handshake.ParseTargetType(*targetType)
@@ -136,9 +153,14 @@ func printReport(w io.Writer, r *janitor.Report, format string) error {
 		return enc.Encode(r)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HANDSHAKE\tOUTCOME\tSTATUS\tERROR CODE\tATTEMPTS\tREQUEST ID")
+	fmt.Fprintln(tw, "HANDSHAKE\tOUTCOME\tREASON\tTARGET\tSTATUS\tERROR CODE\tATTEMPTS\tREQUEST ID")
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", res.HandshakeID, res.Outcome, dash(string(res.Status)), dash(res.ErrorCode), res.Attempts, dash(res.APIRequestID))
+		target := "-"
+		if res.TargetEntity != "" {
+			target = string(res.TargetType) + " " + res.TargetEntity
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", res.HandshakeID, res.Outcome, dash(string(res.Reason)), target,
+			dash(string(res.Status)), dash(res.ErrorCode), res.Attempts, dash(res.APIRequestID))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

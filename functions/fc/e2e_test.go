@@ -164,6 +164,7 @@ func TestSampleEvents(t *testing.T) {
 		qr, ex, ca     = "h-Qr5tUv7wXy9zAb1c", "h-Ex4pIr6eDd8aTe0z", "h-Ca9cE1lEd3aLr5dY"
 		missing        = "h-M1ss1ngN0tF0und2"
 		injection      = "h-abc&Action=DeleteAccount"
+		outsider, fr   = "h-Outs1d3rPers0na1", "h-Fr3shNobodyNam3d"
 	)
 	tests := []struct {
 		file     string
@@ -187,6 +188,9 @@ func TestSampleEvents(t *testing.T) {
 		{"fc-mns-topic.json", "mns-topic", janitor.Summary{Cancelled: 1, Skipped: 1},
 			map[string]handshake.Outcome{zx: handshake.OutcomeCancelled, qr: handshake.OutcomeSkipped},
 			map[string]handshake.Status{zx: handshake.StatusCancelled, qr: handshake.StatusAccepted}},
+		{"policy-sweep.json", "direct", janitor.Summary{Cancelled: 4},
+			map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled, outsider: handshake.OutcomeCancelled},
+			map[string]handshake.Status{outsider: handshake.StatusCancelled, mn: handshake.StatusPending, fr: handshake.StatusPending}},
 		{"direct.json", "direct", janitor.Summary{NotFound: 1, Skipped: 1, Invalid: 1},
 			map[string]handshake.Outcome{missing: handshake.OutcomeNotFound, ca: handshake.OutcomeSkipped, injection: handshake.OutcomeInvalid},
 			map[string]handshake.Status{ca: handshake.StatusCancelled}},
