@@ -36,6 +36,7 @@ var demoPlatforms = []struct {
 		{"aws-schedule-input.json", "EventBridge Scheduler input: a dry-run sweep of invitations older than 3 days"},
 		{"aws-sqs.json", "SQS batch of 3 messages naming invitations"},
 		{"aws-scheduled-event.json", "EventBridge schedule: a sweep with the configured policy (STALE_AFTER=7d)"},
+		{"policy-sweep.json", "a sweep with a target policy: the fresh invitation to an outsider is cancelled (reason target_not_allowed)"},
 		{"direct.json", "direct invocation naming a missing, a cancelled and an invalid ID"},
 	}},
 	{logging.PlatformFC, "Function Compute handler", []demoSample{
@@ -44,6 +45,7 @@ var demoPlatforms = []struct {
 		{"fc-mns-topic.json", "MNS topic message, JSON format"},
 		{"fc-timer.json", "timer trigger whose payload names two invitations"},
 		{"fc-timer-sweep.json", "timer trigger with an empty payload: a sweep"},
+		{"policy-sweep.json", "a sweep with a target policy: the fresh invitation to an outsider is cancelled (reason target_not_allowed)"},
 		{"direct.json", "direct invocation naming a missing, a cancelled and an invalid ID"},
 	}},
 }

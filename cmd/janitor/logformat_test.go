@@ -79,9 +79,9 @@ func TestLogFormatConsoleIsReadableAndTheReportATable(t *testing.T) {
 	}
 	logs := readAll(t, f)
 	for _, want := range []string{
-		`(?m)^\d\d:\d\d:\d\d INF cancelled h-Pending000000001 status=Cancelled attempts=1 `,
-		`(?m)^\d\d:\d\d:\d\d WRN not_found h-Missing000000001 EntityNotExists.Handshake error=`,
-		`(?m)^\d\d:\d\d:\d\d WRN invalid   h-bad error=`,
+		`(?m)^\d\d:\d\d:\d\d INF cancelled h-Pending000000001 named status=Cancelled attempts=1 `,
+		`(?m)^\d\d:\d\d:\d\d WRN not_found h-Missing000000001 named EntityNotExists.Handshake error=`,
+		`(?m)^\d\d:\d\d:\d\d WRN invalid   h-bad named error=`,
 		`(?m)^\d\d:\d\d:\d\d INF invocation summary cancelled=1 skipped=0 not_found=1 invalid=1 dry_run=0 failed=0 `,
 	} {
 		if !regexp.MustCompile(want).MatchString(logs) {
@@ -91,8 +91,8 @@ func TestLogFormatConsoleIsReadableAndTheReportATable(t *testing.T) {
 	if strings.Contains(logs, "{") || strings.Contains(logs, "\x1b[") {
 		t.Errorf("console logs to a file hold JSON or color codes:\n%s", logs)
 	}
-	if !regexp.MustCompile(`(?m)^HANDSHAKE\s+OUTCOME\s+STATUS\s+ERROR CODE\s+ATTEMPTS\s+REQUEST ID\n` +
-		`h-Pending000000001\s+cancelled\s+Cancelled\s+-\s+1\s+\S+\n`).MatchString(stdout) {
+	if !regexp.MustCompile(`(?m)^HANDSHAKE\s+OUTCOME\s+REASON\s+TARGET\s+STATUS\s+ERROR CODE\s+ATTEMPTS\s+REQUEST ID\n` +
+		`h-Pending000000001\s+cancelled\s+named\s+\S+\s+Cancelled\s+-\s+1\s+\S+\n`).MatchString(stdout) {
 		t.Errorf("the Report is not a table:\n%s", stdout)
 	}
 }

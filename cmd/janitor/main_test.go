@@ -67,13 +67,48 @@ func TestSweepCancelsOnlyStalePendingInvitationsAndPrintsTheReport(t *testing.T)
 	}
 }
 
+func TestSweepAllowDryRunShowsWhatThePolicyWouldCancelAndWhy(t *testing.T) {
+	outsider := pending("h-Outsider00000001", time.Hour)
+	outsider.TargetType, outsider.TargetEntity = handshake.TargetEmail, "jane.doe@example.org"
+	insider := pending("h-Insider000000001", time.Hour)
+	insider.TargetType, insider.TargetEntity = handshake.TargetEmail, "new.hire@example.com"
+	account := pending("h-Account000000001", time.Hour)
+	account.TargetType, account.TargetEntity = handshake.TargetAccount, "1234567890123456"
+	emu, getenv := emulatorEnv(t, outsider, insider, account)
+	var stdout, stderr bytes.Buffer
+	args := []string{"sweep", "-dry-run", "--allow", "*@example.com", "--allow", "1234567890123456"}
+	if code := run(context.Background(), args, &stdout, &stderr, getenv); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	if !regexp.MustCompile(`h-Outsider00000001\s+dry_run\s+target_not_allowed\s+j\*\*\*@example.org\s+Pending`).MatchString(stdout.String()) {
+		t.Errorf("table does not show the outsider the policy would cancel:\n%s", stdout.String())
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "jane.doe") {
+		t.Errorf("the address is not redacted:\n%s\n%s", stdout.String(), stderr.String())
+	}
+	if strings.Contains(stdout.String(), "h-Insider") || strings.Contains(stdout.String(), "h-Account") || !strings.Contains(stdout.String(), "1 dry run") {
+		t.Errorf("want only the outsider selected:\n%s", stdout.String())
+	}
+	testkit.WantStatus(t, emu, handshake.StatusPending, "h-Outsider00000001")
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"sweep", "--allow", "*@example.com", "--allow", "12345"}, &stdout, &stderr, getenv); code != 2 {
+		t.Errorf("--allow 12345: exit %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), `pattern "12345"`) {
+		t.Errorf("--allow 12345: stderr %q does not name the pattern", stderr.String())
+	}
+	testkit.WantStatus(t, emu, handshake.StatusPending, "h-Outsider00000001")
+}
+
 func TestSweepDryRunCancelsNothingAndPrintsATable(t *testing.T) {
 	emu, getenv := emulatorEnv(t, pending("h-Stale00000000001", 9*24*time.Hour))
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"sweep", "-dry-run", "-older-than", "7d"}, &stdout, &stderr, getenv); code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 	}
-	if !regexp.MustCompile(`h-Stale00000000001\s+dry_run\s+Pending`).MatchString(stdout.String()) {
+	if !regexp.MustCompile(`h-Stale00000000001\s+dry_run\s+stale\s+-\s+Pending`).MatchString(stdout.String()) {
 		t.Errorf("table does not show the dry run:\n%s", stdout.String())
 	}
 	if !strings.Contains(stdout.String(), "1 dry run") {

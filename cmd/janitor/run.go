@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
@@ -16,6 +17,7 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
 // engineFlags are the flags sweep and cancel share.
@@ -47,6 +49,11 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	maxN := fs.Int("max", -1, "blast-radius guard: refuse a sweep that selects more than this (default MAX_CANCELLATIONS)")
 	targetType := fs.String("target-type", "", "only invitations of this target type: Account or Email")
 	targetEntity := fs.String("target-entity", "", "only invitations whose target entity matches this glob, e.g. '*@example.com'")
+	var allow []string
+	fs.Func("allow", "target policy for this run, replacing ALLOWED_TARGETS: a 16-digit account ID, an e-mail address or a pattern like '*@example.com' (repeat it, or give a comma-separated list); a Pending invitation to any other target is cancelled whatever its age", func(v string) error {
+		allow = append(allow, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, nil}
 	}
@@ -63,6 +70,16 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return &exitError{2, fmt.Errorf("-older-than %s: want a positive Go duration like 72h or whole days like 7d", handshake.Quote(*olderThan, 40))}
 		}
 		sweep.OlderThan = d
+	}
+	if len(allow) > 0 {
+		p, err := targetpolicy.Parse(strings.Join(allow, ","))
+		if err != nil {
+			return &exitError{2, fmt.Errorf("-allow: %w", err)}
+		}
+		if p.Empty() {
+			return &exitError{2, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
+		}
+		sweep.AllowedTargets = p.String()
 	}
 	if *targetType != "" {
 		tt, err := handshake.ParseTargetType(*targetType)
@@ -175,6 +192,8 @@ var reportColumns = []struct {
 }{
 	{"HANDSHAKE", func(r janitor.Result) string { return r.HandshakeID }},
 	{"OUTCOME", func(r janitor.Result) string { return string(r.Outcome) }},
+	{"REASON", func(r janitor.Result) string { return string(r.Reason) }},
+	{"TARGET", func(r janitor.Result) string { return r.TargetEntity }},
 	{"STATUS", func(r janitor.Result) string { return string(r.Status) }},
 	{"ERROR CODE", func(r janitor.Result) string { return r.ErrorCode }},
 	{"ATTEMPTS", func(r janitor.Result) string { return strconv.Itoa(r.Attempts) }},

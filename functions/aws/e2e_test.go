@@ -148,6 +148,7 @@ func TestSampleEvents(t *testing.T) {
 		ab, zx, mn, sw  = "h-Ab12Cd34Ef56Gh78", "h-Zx98Yw76Vu54Ts32", "h-Mn3oPq5rSt7uVw9x", "h-Sw3epOnlyStale9X"
 		qr, ca, missing = "h-Qr5tUv7wXy9zAb1c", "h-Ca9cE1lEd3aLr5dY", "h-M1ss1ngN0tF0und2"
 		injection       = "h-abc&Action=DeleteAccount"
+		outsider, fr    = "h-Outs1d3rPers0na1", "h-Fr3shNobodyNam3d"
 	)
 	tests := []struct {
 		file     string
@@ -167,6 +168,10 @@ func TestSampleEvents(t *testing.T) {
 			summary:  &janitor.Summary{DryRun: 3},
 			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeDryRun, zx: handshake.OutcomeDryRun, sw: handshake.OutcomeDryRun},
 			state:    map[string]handshake.Status{ab: handshake.StatusPending, zx: handshake.StatusPending, sw: handshake.StatusPending, mn: handshake.StatusPending}},
+		{file: "policy-sweep.json", trigger: "direct",
+			summary:  &janitor.Summary{Cancelled: 4},
+			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled, outsider: handshake.OutcomeCancelled},
+			state:    map[string]handshake.Status{outsider: handshake.StatusCancelled, mn: handshake.StatusPending, fr: handshake.StatusPending}},
 		{file: "direct.json", trigger: "direct",
 			summary:  &janitor.Summary{NotFound: 1, Skipped: 1, Invalid: 1},
 			outcomes: map[string]handshake.Outcome{missing: handshake.OutcomeNotFound, ca: handshake.OutcomeSkipped, injection: handshake.OutcomeInvalid},
@@ -375,4 +380,20 @@ func TestBadSettingStopsStartUpWithOneLine(t *testing.T) {
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
 		t.Errorf("function output %q: want one line starting %q", lines, want)
 	}
+}
+
+func TestScheduledSweepWithATargetPolicyCancelsOutsidersAndStaleOnes(t *testing.T) {
+	// An emulator and a function of their own: the policy cancels every
+	// Pending invitation to an outsider, whichever test seeded it.
+	seed := testkit.PolicySeed(time.Now())
+	policyEmu, hs := testkit.Emulator(t, rmemu.Options{}, seed...)
+	f := lambdarie.StartT(t, bootstrap, lambdarie.Options{
+		Env:     functionEnv("RESOURCEMANAGER_ENDPOINT="+hs.URL, "ALLOWED_TARGETS="+testkit.PolicyAllowedTargets),
+		Timeout: 30 * time.Second,
+	})
+	requestID := testkit.RequestID("policy-sweep")
+	body := invoke(t, f, requestID, testkit.ReadEvent(t, "aws-scheduled-event.json"))
+	report(t, body) // not an error
+	testkit.SummaryLine(t, f.FunctionLines, requestID)
+	testkit.CheckPolicySweep(t, policyEmu, seed, body, testkit.InvocationLines(t, f.FunctionLines(), requestID))
 }

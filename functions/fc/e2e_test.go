@@ -164,6 +164,7 @@ func TestSampleEvents(t *testing.T) {
 		qr, ex, ca     = "h-Qr5tUv7wXy9zAb1c", "h-Ex4pIr6eDd8aTe0z", "h-Ca9cE1lEd3aLr5dY"
 		missing        = "h-M1ss1ngN0tF0und2"
 		injection      = "h-abc&Action=DeleteAccount"
+		outsider, fr   = "h-Outs1d3rPers0na1", "h-Fr3shNobodyNam3d"
 	)
 	tests := []struct {
 		file     string
@@ -187,6 +188,9 @@ func TestSampleEvents(t *testing.T) {
 		{"fc-mns-topic.json", "mns-topic", janitor.Summary{Cancelled: 1, Skipped: 1},
 			map[string]handshake.Outcome{zx: handshake.OutcomeCancelled, qr: handshake.OutcomeSkipped},
 			map[string]handshake.Status{zx: handshake.StatusCancelled, qr: handshake.StatusAccepted}},
+		{"policy-sweep.json", "direct", janitor.Summary{Cancelled: 4},
+			map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled, outsider: handshake.OutcomeCancelled},
+			map[string]handshake.Status{outsider: handshake.StatusCancelled, mn: handshake.StatusPending, fr: handshake.StatusPending}},
 		{"direct.json", "direct", janitor.Summary{NotFound: 1, Skipped: 1, Invalid: 1},
 			map[string]handshake.Outcome{missing: handshake.OutcomeNotFound, ca: handshake.OutcomeSkipped, injection: handshake.OutcomeInvalid},
 			map[string]handshake.Status{ca: handshake.StatusCancelled}},
@@ -368,4 +372,29 @@ func TestBadSettingStopsStartUpWithOneLine(t *testing.T) {
 	if srv.Nexts() != 0 {
 		t.Error("the function asked for an invocation")
 	}
+}
+
+func TestTimerSweepWithATargetPolicyCancelsOutsidersAndStaleOnes(t *testing.T) {
+	// An emulator, a runtime and a function of their own: the policy
+	// cancels every Pending invitation to an outsider, whichever test
+	// seeded it.
+	seed := testkit.PolicySeed(time.Now())
+	policyEmu, hs := testkit.Emulator(t, rmemu.Options{}, seed...)
+	srv := fcruntime.NewServerT(t, fcruntime.Options{Timeout: invokeTimeout})
+	p := fcruntime.StartT(t, bin, srv, fcruntime.ProcessOptions{Env: []string{
+		"RESOURCEMANAGER_ENDPOINT=" + hs.URL,
+		"ALLOWED_TARGETS=" + testkit.PolicyAllowedTargets,
+		"API_QPS=200",
+	}})
+	requestID := testkit.RequestID("policy-sweep")
+	ctx, cancel := context.WithTimeout(context.Background(), invokeTimeout+5*time.Second)
+	defer cancel()
+	resp, err := srv.Invoke(ctx, testkit.ReadEvent(t, "fc-timer-sweep.json"), fcruntime.InvokeOptions{RequestID: requestID, Credentials: roleCreds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, resp) // not an error
+	out := func() []string { return strings.Split(p.Stdout(), "\n") }
+	testkit.SummaryLine(t, out, requestID)
+	testkit.CheckPolicySweep(t, policyEmu, seed, resp.Body, testkit.InvocationLines(t, out(), requestID))
 }

@@ -275,3 +275,123 @@ func (b *LogBuffer) Lines(t testing.TB) []map[string]any {
 	}
 	return out
 }
+
+// PolicyAllowedTargets is the target policy of the end-to-end policy case:
+// ALLOWED_TARGETS for the function that sweeps PolicySeed.
+const PolicyAllowedTargets = "*@example.com, 1234567890123456"
+
+// PolicySeed returns the invitations of the end-to-end policy case, created
+// relative to now: Pending ones to allowed and to outside targets, fresh and
+// stale (STALE_AFTER is the default 7 days), and final ones to outsiders.
+// PolicyReasons says which a sweep under PolicyAllowedTargets cancels.
+func PolicySeed(now time.Time) []handshake.Handshake {
+	day := 24 * time.Hour
+	h := func(id string, tt handshake.TargetType, entity string, age time.Duration, st handshake.Status) handshake.Handshake {
+		return handshake.Handshake{HandshakeID: id, TargetType: tt, TargetEntity: entity, Status: st, CreateTime: now.Add(-age), Note: "policy case"}
+	}
+	const (
+		acc, mail = handshake.TargetAccount, handshake.TargetEmail
+		pending   = handshake.StatusPending
+	)
+	return []handshake.Handshake{
+		h("h-P0licyOutsider01", mail, "jane.doe@example.org", time.Hour, pending), // fresh, outside
+		h("h-P0licyOutsider02", acc, "9999999999999999", 2*time.Hour, pending),    // fresh, outside account
+		h("h-P0licySubdomain1", mail, "ops@mail.example.com", time.Hour, pending), // *@example.com does not cover subdomains
+		h("h-P0licyStaleOut01", mail, "former@example.net", 9*day, pending),       // stale and outside
+		h("h-P0licyStaleOk001", mail, "old.mailbox@example.com", 10*day, pending), // stale, allowed
+		h("h-P0licyStaleOk002", acc, "1234567890123456", 8*day, pending),          // stale, allowed account
+		h("h-P0licyFreshOk001", mail, "New.Hire@EXAMPLE.com", time.Hour, pending), // fresh, allowed (case)
+		h("h-P0licyFreshOk002", acc, "1234567890123456", 3*time.Hour, pending),    // fresh, allowed account
+		h("h-P0licyAccepted01", mail, "partner@example.org", time.Hour, handshake.StatusAccepted),
+		h("h-P0licyDeclined01", acc, "8888888888888888", time.Hour, handshake.StatusDeclined),
+		h("h-P0licyCancelled1", mail, "typo@exmaple.com", time.Hour, handshake.StatusCancelled),
+		h("h-P0licyExpired001", mail, "gone@example.org", 20*day, pending), // reads as Expired
+	}
+}
+
+// PolicyReasons is what a sweep under PolicyAllowedTargets cancels among
+// PolicySeed, and the reason it must give; every other invitation stays as
+// it was.
+var PolicyReasons = map[string]string{
+	"h-P0licyOutsider01": "target_not_allowed",
+	"h-P0licyOutsider02": "target_not_allowed",
+	"h-P0licySubdomain1": "target_not_allowed",
+	"h-P0licyStaleOut01": "target_not_allowed",
+	"h-P0licyStaleOk001": "stale",
+	"h-P0licyStaleOk002": "stale",
+}
+
+// CheckPolicySweep checks what a sweep under PolicyAllowedTargets did to
+// PolicySeed, from the function's answer (a Report, read as JSON so that
+// the wire names are what is checked), its log lines for the invocation,
+// and the emulator's state: exactly the invitations of PolicyReasons
+// cancelled, each with its reason and its target, e-mail addresses redacted
+// in both the answer and the lines; every other invitation as seeded.
+func CheckPolicySweep(t testing.TB, emu *rmemu.Server, seed []handshake.Handshake, answer []byte, lines []map[string]any) {
+	t.Helper()
+	byID := map[string]handshake.Handshake{}
+	for _, h := range seed {
+		byID[h.HandshakeID] = h
+	}
+	var rep struct {
+		Results []struct {
+			HandshakeID  string `json:"handshakeId"`
+			Outcome      string `json:"outcome"`
+			Reason       string `json:"reason"`
+			TargetType   string `json:"targetType"`
+			TargetEntity string `json:"targetEntity"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(answer, &rep); err != nil {
+		t.Fatalf("answer is not a Report: %v: %s", err, answer)
+	}
+	if len(rep.Results) != len(PolicyReasons) {
+		t.Errorf("%d results, want %d: %s", len(rep.Results), len(PolicyReasons), answer)
+	}
+	for _, r := range rep.Results {
+		h := byID[r.HandshakeID]
+		if want, ok := PolicyReasons[r.HandshakeID]; !ok || r.Outcome != string(handshake.OutcomeCancelled) || r.Reason != want {
+			t.Errorf("result %s: outcome %q, reason %q; want cancelled with reason %q", r.HandshakeID, r.Outcome, r.Reason, want)
+		}
+		if r.TargetType != string(h.TargetType) || r.TargetEntity != redacted(h) {
+			t.Errorf("result %s: target %s %q, want %s %q", r.HandshakeID, r.TargetType, r.TargetEntity, h.TargetType, redacted(h))
+		}
+	}
+	results := 0
+	for _, m := range lines {
+		id, ok := m[logging.FieldHandshakeID].(string)
+		if !ok {
+			continue
+		}
+		results++
+		h := byID[id]
+		if m[logging.FieldReason] != PolicyReasons[id] || m[logging.FieldTargetType] != string(h.TargetType) || m[logging.FieldTargetEntity] != redacted(h) {
+			t.Errorf("result line %v: want reason %q, target %s %q", m, PolicyReasons[id], h.TargetType, redacted(h))
+		}
+	}
+	if results != len(PolicyReasons) {
+		t.Errorf("%d result lines, want %d", results, len(PolicyReasons))
+	}
+	for _, h := range seed {
+		if h.TargetType == handshake.TargetEmail && strings.Contains(string(answer), h.TargetEntity) {
+			t.Errorf("the answer holds the address %s, which LOG_TARGETS=false redacts", h.TargetEntity)
+		}
+		want := h.Status
+		if _, ok := PolicyReasons[h.HandshakeID]; ok {
+			want = handshake.StatusCancelled
+		} else if time.Since(h.CreateTime) > 14*24*time.Hour {
+			want = handshake.StatusExpired
+		}
+		WantStatus(t, emu, want, h.HandshakeID)
+	}
+}
+
+// redacted is how a target appears with LOG_TARGETS unset: account IDs as
+// they are, e-mail addresses as their first character, *** and the domain.
+func redacted(h handshake.Handshake) string {
+	if h.TargetType == handshake.TargetAccount {
+		return h.TargetEntity
+	}
+	at := strings.IndexByte(h.TargetEntity, '@')
+	return h.TargetEntity[:1] + "***" + h.TargetEntity[at:]
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 	"github.com/rs/zerolog"
 )
 
@@ -32,6 +33,8 @@ const (
 	EnvAPITimeout          = "API_TIMEOUT"
 	EnvLogLevel            = "LOG_LEVEL"
 	EnvCredentialsSecretID = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
+	EnvAllowedTargets      = "ALLOWED_TARGETS"
+	EnvLogTargets          = "LOG_TARGETS"
 	EnvMetricsNamespace    = "METRICS_NAMESPACE"
 )
 
@@ -80,6 +83,24 @@ type Config struct {
 	// MetricsNamespace is the CloudWatch namespace of the metrics in the
 	// invocation summary line (Embedded Metric Format); Lambda only.
 	MetricsNamespace string
+	// AllowedTargets is the target policy, validated: the patterns of
+	// ALLOWED_TARGETS joined by commas; empty, no target policy. A sweep
+	// also selects every Pending invitation whose target matches none.
+	// TargetPolicy returns it parsed. (A string keeps Config comparable.)
+	AllowedTargets string
+	// LogTargets logs and reports invitation targets as they are; false,
+	// e-mail addresses are redacted (targetpolicy.Redact).
+	LogTargets bool
+}
+
+// TargetPolicy returns the parsed target policy (empty when AllowedTargets
+// is). It fails only for a Config that Load did not make.
+func (c Config) TargetPolicy() (targetpolicy.Policy, error) {
+	p, err := targetpolicy.Parse(c.AllowedTargets)
+	if err != nil {
+		return targetpolicy.Policy{}, fmt.Errorf("%s: %w", EnvAllowedTargets, err)
+	}
+	return p, nil
 }
 
 // Default returns the configuration of an empty environment.
@@ -106,6 +127,7 @@ const (
 	wantConcurrency = "want a whole number from 1 to 64"
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
 	wantLogLevel    = "want one of " + logging.LevelWords
+	wantLogTargets  = "want true or false (also 1/0, yes/no)"
 	wantNamespace   = "want a CloudWatch namespace: 1 to 255 of letters, digits, space and ._-/#:, not starting with AWS/"
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
 )
@@ -204,6 +226,22 @@ func Load(getenv func(string) string) (Config, error) {
 			bad(settingError(EnvLogLevel, v, wantLogLevel))
 		} else {
 			c.LogLevel = l
+		}
+	}
+	if v, ok := get(EnvAllowedTargets); ok {
+		if p, err := targetpolicy.Parse(v); err != nil {
+			// The message names the bad pattern, bounded; the value as a
+			// whole may be long.
+			bad(&SettingError{Name: EnvAllowedTargets, Value: handshake.Quote(v, maxQuoted), Want: err.Error()})
+		} else {
+			c.AllowedTargets = p.String()
+		}
+	}
+	if v, ok := get(EnvLogTargets); ok {
+		if b, ok := parseBool(v); !ok {
+			bad(settingError(EnvLogTargets, v, wantLogTargets))
+		} else {
+			c.LogTargets = b
 		}
 	}
 	if v, ok := get(EnvCredentialsSecretID); ok {
@@ -322,8 +360,23 @@ func (c Config) Fields() []any {
 		"api_concurrency", c.APIConcurrency,
 		"api_timeout", FormatDuration(c.APITimeout),
 		"log_level", c.LogLevel.String(),
+		"allowed_targets", c.allowedTargetsShown(),
+		"log_targets", c.LogTargets,
 		logging.FieldCredentialsSecretID, c.CredentialsSecretID,
 	}
+}
+
+// allowedTargetsShown is the policy as the start-up line shows it: an exact
+// address in it is personal data, redacted unless LogTargets.
+func (c Config) allowedTargetsShown() string {
+	if c.LogTargets || c.AllowedTargets == "" {
+		return c.AllowedTargets
+	}
+	p, err := c.TargetPolicy()
+	if err != nil {
+		return "(invalid)"
+	}
+	return p.Redacted()
 }
 
 // String returns the effective configuration on one line, key=value pairs

@@ -75,6 +75,14 @@ func TestVariablesListsExactlyWhatLoadReads(t *testing.T) {
 		if v.Secret && v.Default != "" {
 			t.Errorf("secret %s has a default", v.Name)
 		}
+		if v.Optional {
+			if v.Default != "" || v.Secret || v.Chain {
+				t.Errorf("optional %s has a default, or is a secret", v.Name)
+			}
+			if _, err := Load(env(map[string]string{v.Name: ""})); err != nil {
+				t.Errorf("optional %s set empty does not load: %v", v.Name, err)
+			}
+		}
 	}
 	for k := range read {
 		if !listed[k] {
@@ -127,6 +135,11 @@ func TestLoadAcceptsEveryVariable(t *testing.T) {
 			func(c *Config) {
 				c.CredentialsSecretID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:janitor-AbCdEf"
 			}},
+		{EnvAllowedTargets, "*@example.com", func(c *Config) { c.AllowedTargets = "*@example.com" }},
+		{EnvAllowedTargets, " *@Example.com , 1234567890123456, ", func(c *Config) { c.AllowedTargets = "*@Example.com,1234567890123456" }},
+		{EnvAllowedTargets, " , ", func(*Config) {}}, // no pattern: no target policy
+		{EnvLogTargets, "true", func(c *Config) { c.LogTargets = true }},
+		{EnvLogTargets, "no", func(c *Config) { c.LogTargets = false }},
 		{EnvMetricsNamespace, "Team/Janitor #2", func(c *Config) { c.MetricsNamespace = "Team/Janitor #2" }},
 		{EnvAPIQPS, "  20  ", func(c *Config) { c.APIQPS = 20 }}, // surrounding white space ignored
 		{EnvStaleAfter, " \t", func(*Config) {}},                 // white space only: the default
@@ -226,7 +239,7 @@ func TestLoadReportsEveryBadSettingOneLineEach(t *testing.T) {
 
 func TestErrorLinesAreBoundedAndEscaped(t *testing.T) {
 	long := "7" + strings.Repeat("x", 10000) + "\n\x1b[31m"
-	for _, name := range []string{EnvStaleAfter, EnvEndpoint, EnvLogLevel, EnvCredentialsSecretID} {
+	for _, name := range []string{EnvStaleAfter, EnvEndpoint, EnvLogLevel, EnvCredentialsSecretID, EnvAllowedTargets, EnvLogTargets} {
 		_, err := Load(env(map[string]string{name: long}))
 		if err == nil {
 			t.Fatalf("%s accepted a 10 kB value", name)
@@ -234,6 +247,43 @@ func TestErrorLinesAreBoundedAndEscaped(t *testing.T) {
 		if msg := err.Error(); len(msg) > 400 || strings.ContainsAny(msg, "\n\x1b") {
 			t.Errorf("%s: error not bounded or not escaped (%d bytes): %q", name, len(msg), msg)
 		}
+	}
+}
+
+func TestAllowedTargetsErrorNamesTheBadPattern(t *testing.T) {
+	_, err := Load(env(map[string]string{EnvAllowedTargets: "*@example.com, 12345, also bad"}))
+	var se *SettingError
+	if !errors.As(err, &se) || se.Name != EnvAllowedTargets {
+		t.Fatalf("Load = %v, want a *SettingError for %s", err, EnvAllowedTargets)
+	}
+	msg := err.Error()
+	for _, part := range []string{EnvAllowedTargets + "=", `pattern "12345"`, "16-digit account ID", "*@example.com"} {
+		if !strings.Contains(msg, part) {
+			t.Errorf("error %q lacks %q", msg, part)
+		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error %q is not one line", msg)
+	}
+}
+
+func TestTargetPolicyIsTheParsedSetting(t *testing.T) {
+	c, err := Load(env(map[string]string{EnvAllowedTargets: "*@example.com,1234567890123456"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.TargetPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Allowed("Email", "a@example.com") || p.Allowed("Email", "a@gmail.com") || !p.Allowed("Account", "1234567890123456") {
+		t.Errorf("TargetPolicy() = %q does not decide as the setting says", p)
+	}
+	if p, err := Default().TargetPolicy(); err != nil || !p.Empty() {
+		t.Errorf("Default().TargetPolicy() = %q, %v; want the empty policy", p, err)
+	}
+	if _, err := (Config{AllowedTargets: "nonsense"}).TargetPolicy(); err == nil {
+		t.Error("a Config not made by Load with a bad policy gave no error")
 	}
 }
 
@@ -376,9 +426,11 @@ func TestFieldsAndStringShowEverySetting(t *testing.T) {
 	c := Default()
 	c.DryRun = true
 	c.CredentialsSecretID = "prod/janitor"
+	c.AllowedTargets = "*@example.com,ceo@example.com"
 	want := map[string]any{
 		"endpoint": DefaultEndpoint, "stale_after": "7d", "dry_run": true, "max_cancellations": 100.0,
 		"api_qps": 10.0, "api_concurrency": 4.0, "api_timeout": "5s", "log_level": "info",
+		"allowed_targets": "*@example.com,c***@example.com", "log_targets": false,
 		"credentials_secret_id": "prod/janitor",
 	}
 	if n := len(c.Fields()) / 2; n != len(want) {
@@ -402,7 +454,8 @@ func TestFieldsAndStringShowEverySetting(t *testing.T) {
 	for _, part := range []string{
 		"endpoint=https://resourcemanager.aliyuncs.com", "stale_after=7d", "dry_run=true",
 		"max_cancellations=100", "api_qps=10", "api_concurrency=4", "api_timeout=5s",
-		"log_level=info", "credentials_secret_id=prod/janitor",
+		"log_level=info", "allowed_targets=*@example.com,c***@example.com", "log_targets=false",
+		"credentials_secret_id=prod/janitor",
 	} {
 		if !strings.Contains(s, part) {
 			t.Errorf("String() = %q lacks %q", s, part)

@@ -21,6 +21,10 @@ type Variable struct {
 	// Chain marks a variable read by the credentials-go default chain rather
 	// than by Load.
 	Chain bool
+
+	// Optional marks a variable with no default whose empty value is a
+	// setting of its own ("off"): a deploy descriptor may set it empty.
+	Optional bool
 }
 
 // On reports whether the variable is read on platform.
@@ -51,6 +55,10 @@ var Variables = []Variable{
 		Description: "Timeout of one HTTP attempt; more than 0, at most 60s."},
 	{Name: EnvLogLevel, Default: "info", Platforms: everywhere,
 		Description: "Lowest level logged: " + logging.LevelWords + "."},
+	{Name: EnvAllowedTargets, Platforms: everywhere, Optional: true,
+		Description: "Target policy: comma-separated patterns (a 16-digit account ID, an e-mail address, or an e-mail pattern such as *@example.com); a sweep also cancels every Pending invitation whose target matches none, whatever its age. Empty: no target policy."},
+	{Name: EnvLogTargets, Default: "false", Platforms: everywhere,
+		Description: "Log and report invitation targets as they are; false redacts e-mail addresses (j***@example.com). true/false, 1/0 or yes/no."},
 	{Name: EnvCredentialsSecretID, Platforms: awsOnly,
 		Description: `Optional: name or ARN of the Secrets Manager secret holding {"AccessKeyId","AccessKeySecret"}; unset, the credentials-go default chain is used.`},
 	{Name: EnvMetricsNamespace, Default: DefaultMetricsNamespace, Platforms: awsOnly,

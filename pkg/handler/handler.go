@@ -50,6 +50,10 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 	if err != nil {
 		return nil, fmt.Errorf("resource manager client: %w", err)
 	}
+	allowed, err := cfg.TargetPolicy()
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{
 		Platform: platform,
 		Logger:   logger,
@@ -61,6 +65,8 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 			StaleAfter:       cfg.StaleAfter,
 			APITimeout:       cfg.APITimeout,
 			Now:              time.Now,
+			AllowedTargets:   allowed,
+			LogTargets:       cfg.LogTargets,
 		},
 	}, nil
 }

@@ -483,6 +483,8 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 		config.EnvAPITimeout:       "3s",
 		config.EnvAPIConcurrency:   "2",
 		config.EnvMaxCancellations: "7",
+		config.EnvAllowedTargets:   "*@example.com",
+		config.EnvLogTargets:       "true",
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
@@ -494,7 +496,8 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Engine.Concurrency != 2 || h.Engine.MaxCancellations != 7 || !h.Engine.DryRun ||
-		h.Engine.APITimeout != 3*time.Second || h.Platform != logging.PlatformAWS {
+		h.Engine.APITimeout != 3*time.Second || h.Platform != logging.PlatformAWS ||
+		h.Engine.AllowedTargets.String() != "*@example.com" || !h.Engine.LogTargets {
 		t.Errorf("engine = %+v, want the configured settings", *h.Engine)
 	}
 	resp, err := h.AWS(context.Background(), handler.Invocation{ID: "req-1"}, ids(t, id(1)))
@@ -516,6 +519,12 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 		t.Errorf("summary = %+v, want cancelled 1", r.Summary)
 	}
 	e.wantStatus(t, id(1), handshake.StatusCancelled)
+
+	bad := cfg
+	bad.AllowedTargets = "12345" // a Config Load did not make
+	if _, err := handler.New(logging.PlatformAWS, bad, logging.New(logs, cfg.LogLevel), nil); err == nil || !strings.Contains(err.Error(), config.EnvAllowedTargets) {
+		t.Errorf("New with a bad target policy: %v, want an error naming %s", err, config.EnvAllowedTargets)
+	}
 
 	cfg.Endpoint = "http://198.51.100.7" // plain HTTP to a host that is not loopback
 	if _, err := handler.New(logging.PlatformAWS, cfg, logging.New(logs, cfg.LogLevel), nil); err == nil {

@@ -17,6 +17,18 @@
 // the API's code in ErrorCode. IDs are deduplicated as written: one call per
 // distinct string, its Result shared by every record naming it.
 //
+// # Selection
+//
+// A sweep selects every Pending invitation in its scope (Sweep.TargetType,
+// Sweep.TargetEntity) that is stale (created before now minus OlderThan) or
+// whose target the target policy (Sweep.AllowedTargets, else
+// Engine.AllowedTargets) does not allow, whatever its age. Every Result
+// says why: ReasonStale, ReasonTargetNotAllowed (also when stale), or
+// ReasonNamed for the invitations a Job's Items name, which are cancelled
+// whatever the policy. The target goes with the Result, an e-mail address
+// redacted unless Engine.LogTargets. The blast-radius guard counts all
+// that a sweep selects.
+//
 // # Decisions
 //
 //   - A sweep whose listing fails part-way cancels nothing and Run returns an

@@ -11,6 +11,7 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
 // API is the part of the Resource Manager client the engine uses.
@@ -70,6 +71,13 @@ type Engine struct {
 	APITimeout time.Duration
 	// Now is the clock sweeps measure age from; default time.Now.
 	Now func() time.Time
+	// AllowedTargets is the target policy (ALLOWED_TARGETS): a sweep also
+	// selects every Pending invitation whose target it does not allow,
+	// whatever its age. Empty: no target policy. A Sweep may replace it.
+	AllowedTargets targetpolicy.Policy
+	// LogTargets puts targets in Results and log lines as they are;
+	// false redacts e-mail addresses (targetpolicy.Redact).
+	LogTargets bool
 	// DecorateSummary, when set, adds a platform's fields to the invocation
 	// summary line (see LogSummary): ctx is the invocation's (its
 	// logging.Invocation says the platform, trigger and cold start), rep
@@ -155,6 +163,15 @@ func (e *Engine) apiTimeout() time.Duration {
 		return e.APITimeout
 	}
 	return DefaultAPITimeout
+}
+
+// showTarget is how a target appears in Results and log lines: as it is
+// with LOG_TARGETS=true, else an e-mail address redacted.
+func showTarget(entity string, logTargets bool) string {
+	if logTargets || entity == "" {
+		return entity
+	}
+	return targetpolicy.Redact(entity)
 }
 
 func (e *Engine) now() time.Time {

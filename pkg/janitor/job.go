@@ -16,11 +16,18 @@ type Item struct {
 }
 
 // Sweep asks the engine to list the directory's invitations and cancel the
-// stale Pending ones. Zero fields take the configured policy.
+// Pending ones that are stale or sent to a target the target policy does
+// not allow. Zero fields take the configured policy.
 type Sweep struct {
 	OlderThan    time.Duration        // stale after this age; zero: Engine.StaleAfter
 	TargetType   handshake.TargetType // only this target type; empty: any
 	TargetEntity string               // only target entities matching this glob (path.Match); empty: any
+	// AllowedTargets, when not empty, replaces Engine.AllowedTargets for
+	// this sweep: target patterns separated by commas, as ALLOWED_TARGETS
+	// (targetpolicy.Parse). Every Pending invitation in scope whose target
+	// it does not allow is selected too, whatever its age. (Text, like
+	// TargetEntity, so that a Sweep stays comparable; Run validates it.)
+	AllowedTargets string
 }
 
 // Job is what one invocation asks the engine to do: cancel the invitations

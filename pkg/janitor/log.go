@@ -43,12 +43,16 @@ func logResults(ctx context.Context, results []Result) {
 		}
 		ev = ev.Str(logging.FieldHandshakeID, r.HandshakeID).
 			Str(logging.FieldOutcome, string(r.Outcome)).
+			Str(logging.FieldReason, string(r.Reason)).
 			Str(logging.FieldErrorCode, r.ErrorCode).
 			Str(logging.FieldAPIRequestID, r.APIRequestID).
 			Int(logging.FieldAttempts, r.Attempts).
 			Int64(logging.FieldDurationMS, r.Duration.Milliseconds())
 		if r.Status != "" {
 			ev = ev.Str(logging.FieldStatus, string(r.Status))
+		}
+		if r.TargetEntity != "" {
+			ev = ev.Str(logging.FieldTargetType, string(r.TargetType)).Str(logging.FieldTargetEntity, r.TargetEntity)
 		}
 		if r.Error != "" {
 			ev = ev.Str(zerolog.ErrorFieldName, r.Error)

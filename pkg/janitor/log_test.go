@@ -98,14 +98,20 @@ func TestRunLogsOneLinePerResultAndASummary(t *testing.T) {
 func TestReportJSONHasTheContractShape(t *testing.T) {
 	rep := janitor.Report{
 		Summary: janitor.Summary{Cancelled: 1, Skipped: 2, NotFound: 3, Invalid: 4, DryRun: 5, Failed: 6},
-		Results: []janitor.Result{{HandshakeID: testID(1), Outcome: handshake.OutcomeCancelled, APIRequestID: "R", Attempts: 1}},
-		Items:   []janitor.ItemReport{{Key: "hidden"}},
+		Results: []janitor.Result{
+			{HandshakeID: testID(1), Outcome: handshake.OutcomeCancelled, Reason: janitor.ReasonNamed, APIRequestID: "R", Attempts: 1},
+			{HandshakeID: testID(2), Outcome: handshake.OutcomeDryRun, Reason: janitor.ReasonTargetNotAllowed, Status: handshake.StatusPending,
+				TargetType: handshake.TargetEmail, TargetEntity: "j***@example.org"},
+		},
+		Items: []janitor.ItemReport{{Key: "hidden"}},
 	}
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"summary":{"cancelled":1,"skipped":2,"not_found":3,"invalid":4,"dry_run":5,"failed":6},"results":[{"handshakeId":"h-Test000000000001","outcome":"cancelled","errorCode":"","apiRequestId":"R","attempts":1}]}`
+	const want = `{"summary":{"cancelled":1,"skipped":2,"not_found":3,"invalid":4,"dry_run":5,"failed":6},"results":[` +
+		`{"handshakeId":"h-Test000000000001","outcome":"cancelled","reason":"named","errorCode":"","apiRequestId":"R","attempts":1},` +
+		`{"handshakeId":"h-Test000000000002","outcome":"dry_run","reason":"target_not_allowed","errorCode":"","apiRequestId":"","attempts":0,"status":"Pending","targetType":"Email","targetEntity":"j***@example.org"}]}`
 	if string(b) != want {
 		t.Errorf("JSON =\n%s\nwant\n%s", b, want)
 	}

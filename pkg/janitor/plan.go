@@ -73,7 +73,7 @@ func planItems(items []Item, dry bool) plan {
 				if !ok {
 					i = len(p.entries)
 					byRaw[raw] = i
-					p.entries = append(p.entries, newEntry(raw, dry))
+					p.entries = append(p.entries, newEntry(raw, ReasonNamed, dry))
 				}
 				if !seen[i] {
 					seen[i] = true
@@ -88,17 +88,19 @@ func planItems(items []Item, dry bool) plan {
 	return p
 }
 
-// newEntry validates raw. An invalid ID is done: it costs no API call.
-func newEntry(raw string, dry bool) *entry {
+// newEntry validates raw, selected for reason. An invalid ID is done: it
+// costs no API call.
+func newEntry(raw string, reason Reason, dry bool) *entry {
 	id, err := handshake.ParseID(raw)
 	if err != nil {
 		return &entry{done: true, res: Result{
 			HandshakeID: displayID(raw),
 			Outcome:     handshake.OutcomeInvalid,
+			Reason:      reason,
 			Error:       err.Error(),
 		}}
 	}
-	en := &entry{id: id, res: Result{HandshakeID: id.String()}}
+	en := &entry{id: id, res: Result{HandshakeID: id.String(), Reason: reason}}
 	if dry {
 		en.done = true
 		en.res.Outcome = handshake.OutcomeDryRun

@@ -32,6 +32,7 @@ type pool struct {
 	inv     context.Context // the invocation's: ends when it is interrupted
 	calls   context.Context // the calls': ends at the cut-off, not at an interruption
 	budget  deadline.Budget
+	targets bool // Engine.LogTargets
 	tasks   []task
 	results chan finished
 	next    atomic.Int64
@@ -62,6 +63,10 @@ func (p *pool) work() {
 		t0 := time.Now()
 		res, err := p.api.CancelHandshake(p.calls, t.id)
 		r := classify(t.base, res, err)
+		if r.TargetEntity == "" && res.Handshake.TargetEntity != "" {
+			// A named invitation's target, from the API's answer.
+			r.TargetType, r.TargetEntity = res.Handshake.TargetType, showTarget(res.Handshake.TargetEntity, p.targets)
+		}
 		if p.calls.Err() != nil {
 			r = blameCutOff(r, err, ctxCode(p.inv))
 		}
@@ -89,7 +94,7 @@ func (e *Engine) cancelAll(ctx context.Context, entries []*entry, b deadline.Bud
 	// is what the Report says.
 	callCtx, cancelCalls := cutOffContext(context.WithoutCancel(ctx), b)
 	defer cancelCalls()
-	p := &pool{api: e.API, inv: ctx, calls: callCtx, budget: b, tasks: make([]task, len(todo))}
+	p := &pool{api: e.API, inv: ctx, calls: callCtx, budget: b, targets: e.LogTargets, tasks: make([]task, len(todo))}
 	for k, en := range todo {
 		p.tasks[k] = task{id: en.id, base: en.res}
 	}

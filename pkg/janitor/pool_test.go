@@ -39,7 +39,7 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 	entries := make([]*entry, n)
 	p := &pool{api: answeringAPI{}, inv: ctx, calls: ctx, budget: deadline.New(time.Time{}, time.Second), tasks: make([]task, n)}
 	for i := range entries {
-		entries[i] = newEntry(testStopID(i), false)
+		entries[i] = newEntry(testStopID(i), ReasonNamed, false)
 		p.tasks[i] = task{id: entries[i].id, base: entries[i].res}
 	}
 	p.start(4)
@@ -62,7 +62,7 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 // stop is failed with the invocation's code, and an answer already
 // delivered beside it keeps its outcome.
 func TestHardStopFailsWhatIsNotFinished(t *testing.T) {
-	done, open := newEntry(testStopID(1), false), newEntry(testStopID(2), false)
+	done, open := newEntry(testStopID(1), ReasonNamed, false), newEntry(testStopID(2), ReasonNamed, false)
 	results := make(chan finished, 2)
 	results <- finished{k: 0, res: Result{HandshakeID: done.res.HandshakeID, Outcome: handshake.OutcomeSkipped, APIRequestID: "req-1", Attempts: 1}}
 	hardStop := make(chan time.Time, 1)

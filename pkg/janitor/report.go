@@ -7,15 +7,37 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
+// Reason says why the engine selected an invitation. Every Result has one.
+type Reason string
+
+// The reasons (README.md, "Target policy").
+const (
+	// ReasonStale: a sweep selected it as older than its age limit; its
+	// target is allowed (or there is no target policy).
+	ReasonStale Reason = "stale"
+	// ReasonTargetNotAllowed: a sweep selected it because no pattern of the
+	// target policy allows its target, whatever its age.
+	ReasonTargetNotAllowed Reason = "target_not_allowed"
+	// ReasonNamed: an event or the CLI named it, a request to cancel it
+	// whatever the policy.
+	ReasonNamed Reason = "named"
+)
+
 // Result is what the engine did with one distinct invitation of a Job.
 type Result struct {
 	HandshakeID  string            `json:"handshakeId"`
 	Outcome      handshake.Outcome `json:"outcome"`
+	Reason       Reason            `json:"reason"`
 	ErrorCode    string            `json:"errorCode"`
 	APIRequestID string            `json:"apiRequestId"`
 	Attempts     int               `json:"attempts"`
 	Status       handshake.Status  `json:"status,omitempty"`
-	Error        string            `json:"error,omitempty"`
+	// TargetType and TargetEntity name the invitation's target when known
+	// (a sweep listed it, or the API's answer carried it). TargetEntity is
+	// an e-mail address redacted unless Engine.LogTargets.
+	TargetType   handshake.TargetType `json:"targetType,omitempty"`
+	TargetEntity string               `json:"targetEntity,omitempty"`
+	Error        string               `json:"error,omitempty"`
 
 	// Duration is how long the API call took (zero when none was made); it
 	// is logged, not part of the Report's JSON.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
 // selection is a Sweep resolved against the engine's settings: which
@@ -14,8 +15,8 @@ import (
 type selection struct {
 	cutoff       time.Time // created before this: stale
 	targetType   handshake.TargetType
-	targetEntity string // a path.Match glob; empty: any
-	stale        string // the reason a stale invitation is selected
+	targetEntity string              // a path.Match glob; empty: any
+	allowed      targetpolicy.Policy // the target policy; empty: none
 }
 
 // selection checks s and resolves its zero fields to the engine's policy.
@@ -30,7 +31,16 @@ func (e *Engine) selection(s Sweep) (selection, error) {
 	sel := selection{
 		cutoff:       e.now().Add(-olderThan),
 		targetEntity: s.TargetEntity,
-		stale:        fmt.Sprintf("stale: Pending and created more than %s ago", olderThan),
+		allowed:      e.AllowedTargets,
+	}
+	if s.AllowedTargets != "" {
+		allowed, err := targetpolicy.Parse(s.AllowedTargets)
+		if err != nil {
+			return selection{}, fmt.Errorf("janitor: sweep allowedTargets: %w", err)
+		}
+		if !allowed.Empty() {
+			sel.allowed = allowed
+		}
 	}
 	if s.TargetType != "" {
 		tt, err := handshake.ParseTargetType(string(s.TargetType))
@@ -51,13 +61,14 @@ func (e *Engine) selection(s Sweep) (selection, error) {
 }
 
 // selects is the sweep's one selection predicate: it returns why the sweep
-// selects h, or "" when it does not. Today an invitation is selected when
-// it is Pending and was created before the cut-off ("older than" is strict:
-// one exactly that old is kept), within the target type and entity the
-// sweep names, if any. Another condition is one more clause here, with a
-// reason of its own.
-func (s selection) selects(h handshake.Handshake) (reason string) {
-	if h.Status != handshake.StatusPending || h.CreateTime.IsZero() || !h.CreateTime.Before(s.cutoff) {
+// selects h, or "" when it does not. Only a Pending invitation is ever
+// selected, and only within the target type and entity the sweep names, if
+// any. Then a target the policy does not allow is the reason, whatever the
+// invitation's age (the graver finding when it is stale too); otherwise it
+// is selected when created before the cut-off ("older than" is strict: one
+// exactly that old is kept; one of unknown age is not stale).
+func (s selection) selects(h handshake.Handshake) Reason {
+	if h.Status != handshake.StatusPending {
 		return ""
 	}
 	if s.targetType != "" && h.TargetType != s.targetType {
@@ -68,7 +79,13 @@ func (s selection) selects(h handshake.Handshake) (reason string) {
 			return ""
 		}
 	}
-	return s.stale
+	if !s.allowed.Allowed(h.TargetType, h.TargetEntity) {
+		return ReasonTargetNotAllowed
+	}
+	if !h.CreateTime.IsZero() && h.CreateTime.Before(s.cutoff) {
+		return ReasonStale
+	}
+	return ""
 }
 
 // planSweep lists the directory's invitations page by page and keeps only
@@ -95,12 +112,14 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 		}
 		listed++
 		// Pages can overlap when invitations change during the listing.
-		if sel.selects(h) == "" || seen[h.HandshakeID] {
+		reason := sel.selects(h)
+		if reason == "" || seen[h.HandshakeID] {
 			continue
 		}
 		seen[h.HandshakeID] = true
-		en := newEntry(h.HandshakeID, dry)
+		en := newEntry(h.HandshakeID, reason, dry)
 		en.res.Status = h.Status
+		en.res.TargetType, en.res.TargetEntity = h.TargetType, showTarget(h.TargetEntity, e.LogTargets)
 		p.entries = append(p.entries, en)
 	}
 	return p, nil

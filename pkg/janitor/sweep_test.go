@@ -133,6 +133,7 @@ func TestSweepRefusesBadPolicyBeforeAnyCall(t *testing.T) {
 		{"malformed glob", janitor.Sweep{TargetEntity: "acct-["}, "targetEntity"},
 		{"unknown target type", janitor.Sweep{TargetType: "Robot"}, "Account or Email"},
 		{"negative age", janitor.Sweep{OlderThan: -time.Hour}, "olderThan"},
+		{"bad allowed targets", janitor.Sweep{AllowedTargets: "*@example.com,12345"}, `pattern "12345"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

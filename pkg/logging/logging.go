@@ -33,6 +33,13 @@ const (
 	FieldColdStart    = "cold_start"
 	FieldGuardRefused = "guard_refused" // summary line: 1 when the blast-radius guard refused the sweep, else 0
 
+	// FieldReason says why the engine selected an invitation (stale,
+	// target_not_allowed, named); FieldTargetType and FieldTargetEntity
+	// name its target, an e-mail address redacted unless LOG_TARGETS=true.
+	FieldReason       = "reason"
+	FieldTargetType   = "target_type"
+	FieldTargetEntity = "target_entity"
+
 	// FieldCredentialsSecretID names the Secrets Manager secret (its name or
 	// ARN, never its content) in the start-up configuration line. It is the
 	// one name containing "secret" that is not redacted: it identifies where

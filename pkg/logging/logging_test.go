@@ -71,7 +71,7 @@ func TestLeavesHarmlessFieldsUntouched(t *testing.T) {
 	names := []string{
 		FieldHandshakeID, FieldOutcome, FieldErrorCode, FieldAPIRequestID, FieldStatus,
 		FieldPlatform, FieldInvocationID, FieldTrigger, FieldCredentialsSecretID,
-		"error", "endpoint", "key", "access", "request_id", "target_entity", "note", "page",
+		FieldReason, FieldTargetType, FieldTargetEntity, "error", "endpoint", "key", "access", "request_id", "target_entity", "note", "page",
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {

@@ -44,6 +44,8 @@ var samples = []sample{
 	{"fc-mns-topic.json", FC, MNSTopic, job{items: []item{
 		{key: "3405CA51807661353B3F0A1E00000004", ids: ids("h-Zx98Yw76Vu54Ts32", "h-Qr5tUv7wXy9zAb1c")},
 	}}},
+	{"policy-sweep.json", AWS, Direct, job{sweep: &janitor.Sweep{AllowedTargets: "*@example.com,1234567890123456,2345678901234567"}}},
+	{"policy-sweep.json", FC, Direct, job{sweep: &janitor.Sweep{AllowedTargets: "*@example.com,1234567890123456,2345678901234567"}}},
 	{"direct.json", AWS, Direct, job{items: []item{
 		{key: Direct, ids: ids("h-M1ss1ngN0tF0und2", "h-Ca9cE1lEd3aLr5dY", "h-abc&Action=DeleteAccount")},
 	}}},
@@ -113,7 +115,7 @@ func TestSampleIDsAreValidExceptTheInvalidOne(t *testing.T) {
 // silent success with other IDs.
 func TestSamplesOfOnePlatformAreRefusedByTheOther(t *testing.T) {
 	for _, s := range samples {
-		if s.file == "direct.json" || s.file == "aws-schedule-input.json" {
+		if s.file == "direct.json" || s.file == "aws-schedule-input.json" || s.file == "policy-sweep.json" {
 			continue // no envelope: both platforms read them
 		}
 		other, name := FC, "FC"

@@ -30,7 +30,7 @@ const maxSweepDays = 36500
 // The fields of a payload object and of its "sweep", in the order errors list them.
 var (
 	payloadFields = []string{"handshakeIds", "handshakeId", "dryRun", "sweep"}
-	sweepFields   = []string{"olderThan", "targetType", "targetEntity"}
+	sweepFields   = []string{"olderThan", "targetType", "targetEntity", "allowedTargets"}
 )
 
 // payload is one payload read by the grammar. Neither IDs nor a sweep means
@@ -178,7 +178,7 @@ func payloadObject(m map[string]json.RawMessage) (payload, error) {
 func parseSweep(raw json.RawMessage) (*janitor.Sweep, error) {
 	var m map[string]json.RawMessage
 	if t := trim(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &m) != nil {
-		return nil, fmt.Errorf(`%w: "sweep" is %s, want an object such as {"olderThan":"72h","targetType":"Account","targetEntity":"*@example.com"} (every field optional)`,
+		return nil, fmt.Errorf(`%w: "sweep" is %s, want an object such as {"olderThan":"72h","targetType":"Account","targetEntity":"*@example.com","allowedTargets":["*@example.com"]} (every field optional)`,
 			ErrInvalidPayload, handshake.Quote(string(raw), quoteMax))
 	}
 	if err := unknownFields(m, sweepFields, `"sweep"`); err != nil {
@@ -224,6 +224,11 @@ func parseSweep(raw json.RawMessage) (*janitor.Sweep, error) {
 			ErrInvalidPayload, handshake.Quote(v, quoteMax))
 	}
 	s.TargetEntity = v
+	if raw, ok := m["allowedTargets"]; ok && !isNull(raw) {
+		if s.AllowedTargets, err = parseAllowedTargets(raw); err != nil {
+			return nil, err
+		}
+	}
 	return &s, nil
 }
 

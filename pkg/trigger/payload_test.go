@@ -71,6 +71,13 @@ func TestParsePayload(t *testing.T) {
 		{"sweep every field", `{"sweep":{"olderThan":"90m","targetType":"email","targetEntity":"*@example.com"},"dryRun":true}`,
 			job{sweep: &janitor.Sweep{OlderThan: 90 * time.Minute, TargetType: handshake.TargetEmail, TargetEntity: "*@example.com"}, dryRun: true}, nil, ""},
 		{"sweep targetType Account", `{"sweep":{"targetType":"Account"}}`, job{sweep: &janitor.Sweep{TargetType: handshake.TargetAccount}}, nil, ""},
+		{"sweep allowedTargets", `{"sweep":{"allowedTargets":["*@example.com"," 1234567890123456"]},"dryRun":true}`,
+			job{sweep: &janitor.Sweep{AllowedTargets: "*@example.com,1234567890123456"}, dryRun: true}, nil, ""},
+		{"sweep allowedTargets null", `{"sweep":{"allowedTargets":null}}`, job{sweep: sweep()}, nil, ""},
+		{"sweep allowedTargets empty", `{"sweep":{"allowedTargets":[]}}`, job{}, ErrInvalidPayload, `"sweep.allowedTargets" is empty`},
+		{"sweep allowedTargets a string", `{"sweep":{"allowedTargets":"*@example.com"}}`, job{}, ErrInvalidPayload, "want an array of target patterns"},
+		{"sweep allowedTargets bad pattern", `{"sweep":{"allowedTargets":["*@example.com","12345"]}}`, job{}, ErrInvalidPayload, `pattern "12345" has 5 digits`},
+		{"sweep allowedTargets misspelt", `{"sweep":{"allowedtargets":["*@example.com"]}}`, job{}, ErrInvalidPayload, `(did you mean "allowedTargets"?)`},
 
 		// refused
 		{"unknown field", `{"handshakeIds":["` + id1 + `"],"force":true}`, job{}, ErrInvalidPayload, `unknown field "force" in the payload: the accepted fields are handshakeIds, handshakeId, dryRun, sweep`},

@@ -14,7 +14,8 @@
 //   - a JSON object {"sweep":{"olderThan":"72h","targetType":"Account","targetEntity":"*@example.com"}},
 //     optionally with "dryRun":true, where every sweep field is optional and
 //     overrides the configured policy for this run ("olderThan" is a Go
-//     duration or whole days such as "7d");
+//     duration or whole days such as "7d"; "allowedTargets", an array of
+//     target patterns, replaces ALLOWED_TARGETS);
 //   - plain text: one ID, or IDs separated by commas, spaces or newlines;
 //   - a JSON string, whose content is read as plain text or as the JSON
 //     object above (a Lambda payload must be JSON, so this is how plain IDs
