@@ -257,8 +257,6 @@ var ErrListingTooLong = errors.New("listing too long")
 // answer into out. It returns the answer's request ID (the error's, on an
 // API error) and the number of requests sent.
 func (c *Client) call(ctx context.Context, action string, params []param, out jsonDecoder) (requestID string, attempts int, err error) {
-	c.limiter.enter()
-	defer c.limiter.leave()
 	target := c.base + encodeQuery(params)
 	var last error
 	for attempts < c.maxAttempts {
@@ -296,7 +294,7 @@ func (c *Client) call(ctx context.Context, action string, params []param, out js
 		rid, err := c.attempt(ctx, action, target, creds, out)
 		requestID = rid
 		if err == nil {
-			c.limiter.onSuccess()
+			c.limiter.onSuccess(epoch)
 			return requestID, attempts, nil
 		}
 		prev := last
@@ -306,7 +304,7 @@ func (c *Client) call(ctx context.Context, action string, params []param, out js
 			if apiErr.throttled() {
 				c.limiter.onThrottle(epoch)
 			} else {
-				c.limiter.onSuccess() // the service answered without pushing back
+				c.limiter.onSuccess(epoch) // the service answered without pushing back
 			}
 			if !apiErr.retryable() {
 				return requestID, attempts, err
