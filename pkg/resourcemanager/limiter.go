@@ -58,19 +58,19 @@ type adaptiveLimiter struct {
 }
 
 const (
-	limiterBeta   = 0.7 // multiplicative decrease on a throttle
-	limiterC      = 0.4 // CUBIC scaling constant (requests/s per s^3)
-	limiterFloor  = 0.5 // the floor, as a fraction of the QPS
-	bgFraction    = 0.15 // throttled at the floor at least this often: not ours
-	bgMinAnswers  = 20   // answers at the floor before judging
-	bgWindow      = 64
-	bgHold        = 2 * time.Second
+	limiterBeta  = 0.7  // multiplicative decrease on a throttle
+	limiterC     = 0.4  // CUBIC scaling constant (requests/s per s^3)
+	limiterFloor = 0.5  // the floor, as a fraction of the QPS
+	bgFraction   = 0.15 // throttled at the floor at least this often: not ours
+	bgMinAnswers = 20   // answers at the floor before judging
+	bgWindow     = 64
+	bgHold       = 2 * time.Second
 	// limiterBurst: the bucket banks up to this many tokens, so that a
 	// call that comes a little late for its turn (its previous answer was
 	// slow) does not lose it: the calls under way (API_CONCURRENCY, 4 by
 	// default) are not a steady stream. Small enough for a service that
 	// counts requests per second.
-	limiterBurst = 4
+	limiterBurst  = 4
 	epochMemory   = 8 // epochs remembered as paced at the floor
 	notFloorEpoch = math.MaxUint64
 )
