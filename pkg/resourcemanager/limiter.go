@@ -64,13 +64,13 @@ const (
 	bgFraction   = 0.15 // throttled at the floor at least this often: not ours
 	bgMinAnswers = 20   // answers at the floor before judging
 	bgWindow     = 64
-	bgHold       = 2 * time.Second
+	bgHold       = 5 * time.Second
 	// limiterBurst: the bucket banks up to this many tokens, so that a
 	// call that comes a little late for its turn (its previous answer was
-	// slow) does not lose it: the calls under way (API_CONCURRENCY, 4 by
-	// default) are not a steady stream. Small enough for a service that
-	// counts requests per second.
-	limiterBurst  = 4
+	// slow) does not lose it. No more: requests that leave together may
+	// arrive together with others, and a service counting them over a
+	// short window throttles the bunch.
+	limiterBurst  = 2
 	epochMemory   = 8 // epochs remembered as paced at the floor
 	notFloorEpoch = math.MaxUint64
 )
