@@ -156,12 +156,12 @@ func insecure(hc *http.Client) bool {
 
 // newHTTPClient returns the client every call of a Client reuses, over one
 // http.Transport whatever the route (direct, or through the proxy that
-// proxy names: in production, the environment's): keep-alive connections enough for every call in
-// flight, a bound on every phase (connect, TLS handshake, waiting for the
-// answer's header, and the whole attempt by its context), a bound on the
-// header's size, TLS 1.2 at least with the certificate verified, and no
-// redirects: they are not part of the API, and a signed request is not
-// replayed elsewhere.
+// proxy names: in production, the environment's): keep-alive connections
+// enough for every call in flight, a bound on every phase (connect, TLS
+// handshake, waiting for the answer's header, and the whole attempt by its
+// context), a bound on the header's size, TLS 1.2 at least with the
+// certificate verified, and no redirects: they are not part of the API,
+// and a signed request is not replayed elsewhere.
 func newHTTPClient(timeout time.Duration, proxy func(*http.Request) (*url.URL, error)) *http.Client {
 	connect := min(connectTimeout, timeout)
 	return &http.Client{
@@ -391,7 +391,8 @@ func (c *Client) attempt(ctx context.Context, action, target string, creds Crede
 		return "", transportFailure(ctx, actx, action, err)
 	}
 	// Closed before its end (an answer over the limit), the body's
-	// connection is closed, not drained and reused.
+	// connection is closed (under HTTP/2, its stream reset), not drained
+	// for reuse.
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	rid := resp.Header.Get("X-Acs-Request-Id")

@@ -2,6 +2,7 @@ package resourcemanager
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -65,12 +66,20 @@ const (
 	bgMinAnswers = 20   // answers at the floor before judging
 	bgWindow     = 64
 	bgHold       = 5 * time.Second
-	// limiterBurst: the bucket banks up to this many tokens, so that a
-	// call that comes a little late for its turn (its previous answer was
-	// slow) does not lose it. No more: requests that leave together may
-	// arrive together with others, and a service counting them over a
-	// short window throttles the bunch.
-	limiterBurst  = 2
+	// limiterBurst: the bucket banks up to this many tokens (more at a
+	// rate above one per tick, see burstFor), so that a call that comes a
+	// little late for its turn (its previous answer was slow) does not
+	// lose it. No more: requests that leave together may arrive together
+	// with others, and a service counting them over a short window
+	// throttles the bunch.
+	limiterBurst = 2
+	// tick: a request that has to wait for its token leaves at the end of
+	// the tick (of a grid shared by every caller) its token falls in, so
+	// that requests due within one tick leave together and one timer, not
+	// several, wakes the process: every wake-up of an idle process costs
+	// CPU time, more so in a microVM such as Lambda's or FC's. Never ahead
+	// of the rate (it only ever waits longer), and at most a tick late.
+	tick          = 4 * time.Millisecond
 	epochMemory   = 8 // epochs remembered as paced at the floor
 	notFloorEpoch = math.MaxUint64
 )
@@ -81,7 +90,7 @@ func newAdaptiveLimiter(qps float64, now func() time.Time) *adaptiveLimiter {
 	}
 	// One token to start with: a new client does not burst.
 	lim := rate.NewLimiter(rate.Limit(qps), 1)
-	lim.SetBurst(limiterBurst)
+	lim.SetBurst(burstFor(qps))
 	l := &adaptiveLimiter{
 		lim:   lim,
 		now:   now,
@@ -95,16 +104,61 @@ func newAdaptiveLimiter(qps float64, now func() time.Time) *adaptiveLimiter {
 	return l
 }
 
+// burstFor is the bucket's size at qps: limiterBurst, or a tick's worth of
+// tokens when more, so that waiting for the end of a tick costs a lone
+// caller nothing.
+func burstFor(qps float64) int {
+	return max(limiterBurst, int(math.Ceil(qps*tick.Seconds())))
+}
+
+// errLimiterDeadline is a wait that would end after ctx's deadline.
+var errLimiterDeadline = errors.New("rate limit: the wait would pass the deadline")
+
 // wait blocks until a request may be sent, or ctx ends; a wait that would
 // pass ctx's deadline returns an error at once. It returns the epoch the
 // request is admitted in, for onThrottle and onSuccess.
 func (l *adaptiveLimiter) wait(ctx context.Context) (uint64, error) {
-	if err := l.lim.Wait(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	now := time.Now()
+	r := l.lim.ReserveN(now, 1)
+	if !r.OK() {
+		return 0, errLimiterDeadline
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		token := now.Add(d)
+		wake := alignUp(token, tick)
+		if dl, ok := ctx.Deadline(); ok {
+			if token.After(dl) {
+				r.CancelAt(now)
+				return 0, errLimiterDeadline
+			}
+			if wake.After(dl) {
+				wake = token
+			}
+		}
+		t := time.NewTimer(wake.Sub(now))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			r.Cancel()
+			return 0, ctx.Err()
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.epoch, nil
+}
+
+// alignUp returns the first tick of a grid of step (counted from the Unix
+// epoch, so that every caller sees the same ticks) at or after t.
+func alignUp(t time.Time, step time.Duration) time.Time {
+	if rem := time.Duration(t.UnixNano() % int64(step)); rem != 0 {
+		return t.Add(step - rem)
+	}
+	return t
 }
 
 // onThrottle records a throttling answer to a request admitted in epoch.
@@ -128,8 +182,9 @@ func (l *adaptiveLimiter) onThrottle(epoch uint64) {
 	l.set(max(l.floor, l.cur*limiterBeta))
 	// Drain what the bucket banked: after a throttle, requests leave at
 	// the new rate from now on, not a few at once.
+	burst := l.lim.Burst()
 	l.lim.SetBurst(1)
-	l.lim.SetBurst(limiterBurst)
+	l.lim.SetBurst(burst)
 	l.epoch++
 	l.markFloor()
 }

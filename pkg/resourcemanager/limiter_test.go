@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -42,7 +43,7 @@ func TestLimiterStartsWithOneTokenAndACutDrainsTheBank(t *testing.T) {
 	}
 	// Let the bucket bank all it can, then be throttled.
 	l.lim.SetLimit(1e6)
-	for l.lim.Tokens() < limiterBurst-0.01 {
+	for l.lim.Tokens() < float64(l.lim.Burst())-0.01 {
 		runtime.Gosched()
 	}
 	l.lim.SetLimit(10)
@@ -310,5 +311,72 @@ func TestLimiterWaitHonoursTheDeadline(t *testing.T) {
 	defer cancel()
 	if _, err := l.wait(ctx); err == nil {
 		t.Fatal("wait admitted a request it could not admit before the deadline")
+	}
+}
+
+func TestAlignUpFindsTheNextTickOfAFixedGrid(t *testing.T) {
+	base := time.Unix(1e9, 0) // on every grid of whole milliseconds
+	tests := []struct {
+		name string
+		t    time.Time
+		want time.Time
+	}{
+		{"on a tick", base, base},
+		{"just after a tick", base.Add(time.Nanosecond), base.Add(tick)},
+		{"inside a tick", base.Add(tick / 3), base.Add(tick)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := alignUp(tt.t, tick); !got.Equal(tt.want) {
+				t.Fatalf("alignUp = %v, want %v", got.Sub(base), tt.want.Sub(base))
+			}
+		})
+	}
+}
+
+func TestLimiterBurstCoversATick(t *testing.T) {
+	for _, tt := range []struct {
+		qps  float64
+		want int
+	}{{0.5, limiterBurst}, {95, limiterBurst}, {1000, 4}} {
+		if got := newAdaptiveLimiter(tt.qps, nil).lim.Burst(); got != tt.want {
+			t.Errorf("QPS %v: burst %d, want %d", tt.qps, got, tt.want)
+		}
+	}
+}
+
+// TestLimiterTickedPacingKeepsTheRate sends from four goroutines through
+// one limiter and checks that waiting for the end of a tick never lets a
+// request through ahead of the rate: a bound that only grows with the time
+// taken, so a slow machine cannot fail it.
+func TestLimiterTickedPacingKeepsTheRate(t *testing.T) {
+	const qps, perWorker, workers = 400.0, 25, 4
+	l := newAdaptiveLimiter(qps, nil)
+	start := time.Now()
+	done := make(chan time.Time, workers*perWorker)
+	for range workers {
+		go func() {
+			for range perWorker {
+				if _, err := l.wait(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+				done <- time.Now()
+			}
+		}()
+	}
+	var times []time.Time
+	for range workers * perWorker {
+		times = append(times, <-done)
+	}
+	// However long the run took, it let no more through than the rate
+	// allows from the start: the one token a new limiter holds, and one
+	// per 1/qps since.
+	slices.SortFunc(times, time.Time.Compare)
+	for i, at := range times {
+		allowed := int(at.Sub(start).Seconds()*qps) + 1
+		if i+1 > allowed {
+			t.Fatalf("%d requests let through %v after the start, more than the %d the rate allows", i+1, at.Sub(start), allowed)
+		}
 	}
 }
