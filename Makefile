@@ -7,7 +7,7 @@ AWS_ARCH  ?= arm64
 LDFLAGS   := -s -w -buildid=
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)'
 
-.PHONY: all build build-aws build-fc test test-standalone run lint fmt bench fuzz package clean tools
+.PHONY: all build build-aws build-fc build-HandshakeJanitorFunction test test-standalone run lint fmt bench fuzz package clean tools
 
 all: build
 
@@ -20,9 +20,10 @@ build-aws:
 build-fc:
 	GOOS=linux GOARCH=amd64 $(GOBUILD) -o dist/fc/main ./functions/fc
 
-## build-HandshakeJanitorFunction: called by `sam build` (BuildMethod: makefile)
+## build-HandshakeJanitorFunction: called by `sam build` (BuildMethod: makefile);
+## always arm64, whatever AWS_ARCH says: template.yaml declares arm64
 build-HandshakeJanitorFunction:
-	GOOS=linux GOARCH=$(AWS_ARCH) $(GOBUILD) -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./functions/aws
+	GOOS=linux GOARCH=arm64 $(GOBUILD) -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./functions/aws
 
 ## package: upload-ready, reproducible archives for the web consoles:
 ##   dist/handshake-janitor-aws-$(AWS_ARCH).zip (bootstrap at its root, 0755)

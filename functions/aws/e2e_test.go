@@ -274,8 +274,9 @@ func TestHandlerErrorIsA200WithErrorMessage(t *testing.T) {
 func TestDeadlineAnswersBeforeTheTimeoutWithTheUnfinishedFailed(t *testing.T) {
 	testkit.Reset(t, emu)
 	// A function of its own: 3 s timeout, 500 ms per API attempt, so that
-	// the engine starts nothing in the last 2.5 s and cuts calls off 1 s
-	// before the deadline; the emulator answers after 10 s.
+	// its deadline budget starts nothing in the last 1 s, cuts calls off
+	// 500 ms before the deadline and answers 250 ms before it at the
+	// latest; the emulator answers after 10 s.
 	slow := lambdarie.StartT(t, bootstrap, lambdarie.Options{Env: functionEnv("API_TIMEOUT=500ms"), Timeout: 3 * time.Second})
 	ids := []string{"h-E2eAwsSlow000001", "h-E2eAwsSlow000002", "h-E2eAwsSlow000003", "h-E2eAwsSlow000004", "h-E2eAwsSlow000005", "h-E2eAwsSlow000006"}
 	testkit.SeedFresh(t, emu, ids...)

@@ -77,8 +77,8 @@ func run(m *testing.M) int {
 		// show that the invocation's credentials were not used.
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + rmemu.TestAccessKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + rmemu.TestAccessKeySecret,
-		// 500ms per attempt: the engine starts nothing in the last 2.5s
-		// of an invocation, which the deadline test relies on.
+		// 500ms per attempt: the deadline budget starts nothing in the
+		// last 1s of an invocation, which the deadline test relies on.
 		"API_TIMEOUT=500ms",
 		"API_QPS=200",
 		"LOG_LEVEL=info",

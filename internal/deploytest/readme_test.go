@@ -59,3 +59,42 @@ func TestReadmeMakeTargetsExist(t *testing.T) {
 		}
 	}
 }
+
+// readmeSection returns the text of README's "## name" section, up to the
+// next "## " heading.
+func readmeSection(t *testing.T, name string) string {
+	t.Helper()
+	text := readme(t)
+	_, rest, ok := strings.Cut(text, "\n## "+name+"\n")
+	if !ok {
+		t.Fatalf("README.md has no section %q", name)
+	}
+	if i := strings.Index(rest, "\n## "); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// An operator who builds the stack by hand makes the same alarms: the
+// console walkthrough names each alarm of the template, and the Deploy
+// section each widget of its dashboard.
+func TestReadmeListsEveryAlarmInTheConsoleWalkthroughAndEveryDashboardWidget(t *testing.T) {
+	st := parseTemplate(t)
+	console := readmeSection(t, "Deploy from the web consoles")
+	alarms := st.alarms()
+	if len(alarms) == 0 {
+		t.Fatal("template.yaml has no alarms")
+	}
+	for _, a := range alarms {
+		if !strings.Contains(console, "`"+a.name+"`") {
+			t.Errorf("README's console walkthrough does not list the alarm `%s`", a.name)
+		}
+	}
+	deploy := readmeSection(t, "Deploy")
+	_, body := dashboardBody(t, st)
+	for _, w := range body.Widgets {
+		if !strings.Contains(deploy, "*"+w.Properties.Title+"*") {
+			t.Errorf("README's Deploy section does not describe the dashboard widget *%s*", w.Properties.Title)
+		}
+	}
+}

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/trigger"
 )
 
@@ -32,24 +30,28 @@ import (
 //   - ${env('NAME', 'default')} is its default: the test never reads the
 //     machine's environment, so it gives the same answer everywhere;
 //   - ${env('NAME')}, which has no default, is a plausible, well-formed
-//     value from plausibleEnv (an ARN-shaped role, a 16-digit account ID);
+//     value from plausibleEnv (an ARN-shaped role);
+//   - ${config('KEY')}, a value of the access `s config` stored, is a
+//     plausible one from plausibleConfig (a 16-digit account ID);
 //   - inside a longer string, an expression is replaced by its value's text.
 //
 // Any other expression fails the test, so that a new kind gets a deliberate
 // evaluation here rather than a silent pass.
-var plausibleEnv = map[string]string{
-	"FC_ROLE_ARN":              "acs:ram::1234567890123456:role/handshake-janitor",
-	"ALIBABA_CLOUD_ACCOUNT_ID": "1234567890123456",
-}
+var (
+	plausibleEnv    = map[string]string{"FC_ROLE_ARN": "acs:ram::1234567890123456:role/handshake-janitor"}
+	plausibleConfig = map[string]string{"AccountID": "1234567890123456"}
+)
 
 var (
 	exprRe = regexp.MustCompile(`\$\{([^{}]*)\}`)
 	envRe  = regexp.MustCompile(`^env\(\s*(?:'([^']*)'|"([^"]*)")\s*(?:,\s*(?:'([^']*)'|"([^"]*)")\s*)?\)$`)
+	confRe = regexp.MustCompile(`^config\(\s*(?:'([^']*)'|"([^"]*)")\s*\)$`)
 )
 
 type devsExpander struct {
-	vars map[string]any
-	env  map[string]string
+	vars   map[string]any
+	env    map[string]string
+	config map[string]string
 }
 
 func (x devsExpander) eval(expr string) (any, error) {
@@ -82,6 +84,12 @@ func (x devsExpander) eval(expr string) (any, error) {
 			return v, nil
 		}
 		return nil, fmt.Errorf("${%s} has no default: give the test a plausible value for %s in plausibleEnv", expr, name)
+	}
+	if m := confRe.FindStringSubmatch(expr); m != nil {
+		if v, ok := x.config[m[1]+m[2]]; ok {
+			return v, nil
+		}
+		return nil, fmt.Errorf("${%s}: give the test a plausible value for %s in plausibleConfig", expr, m[1]+m[2])
 	}
 	return nil, fmt.Errorf("${%s}: the test does not know how to evaluate this expression; teach devsExpander", expr)
 }
@@ -151,7 +159,7 @@ func parseSYaml(t *testing.T, data []byte) sYaml {
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("s.yaml: %v", err)
 	}
-	x := devsExpander{env: plausibleEnv}
+	x := devsExpander{env: plausibleEnv, config: plausibleConfig}
 	vars, err := x.expand(raw.Vars)
 	if err != nil {
 		t.Fatalf("s.yaml vars: %v", err)
@@ -256,8 +264,9 @@ func TestSYamlPropsMatchTheFc3Schema(t *testing.T) {
 
 func TestSYamlExpanderReplacesExpressionsWithTypedValues(t *testing.T) {
 	x := devsExpander{
-		vars: map[string]any{"timeout": 60, "region": "cn-hangzhou", "nested": map[string]any{"on": true}},
-		env:  map[string]string{"ROLE": "acs:ram::1:role/r"},
+		vars:   map[string]any{"timeout": 60, "region": "cn-hangzhou", "nested": map[string]any{"on": true}},
+		env:    map[string]string{"ROLE": "acs:ram::1:role/r"},
+		config: map[string]string{"AccountID": "42"},
 	}
 	tests := []struct {
 		in      any
@@ -275,7 +284,10 @@ func TestSYamlExpanderReplacesExpressionsWithTypedValues(t *testing.T) {
 		{"${env('UNSET')}", nil, "plausibleEnv"},
 		{"${vars.missing}", nil, "no such var"},
 		{"${path('../')}", nil, "does not know"},
-		{"x-${config('AccountID')}", nil, "does not know"},
+		{"acs:mns:r:${config('AccountID')}:/queues/q", "acs:mns:r:42:/queues/q", ""},
+		{`${config("AccountID")}`, "42", ""},
+		{"${config('AccessKeySecret')}", nil, "plausibleConfig"},
+		{"${vars.region}-${unknown(1)}", nil, "does not know"},
 	}
 	for _, tt := range tests {
 		got, err := x.expand(tt.in)
@@ -391,9 +403,12 @@ func TestSYamlTimerSweepsAndQueueTriggerLosesNothing(t *testing.T) {
 			t.Errorf("asyncInvocationType = %v, want false: a function error must fail the push so that it is retried", ec["asyncInvocationType"])
 		}
 		// runOptions (retries, dead letters) apply in event-streaming mode only.
-		if lookup(ec, "runOptions", "mode") != "event-streaming" || lookup(ec, "eventSinkConfig", "deliveryOption", "mode") != "event-streaming" {
-			t.Errorf("trigger modes = %v / %v, want event-streaming: runOptions apply to it only",
-				lookup(ec, "runOptions", "mode"), lookup(ec, "eventSinkConfig", "deliveryOption", "mode"))
+		if lookup(ec, "runOptions", "mode") != "event-streaming" {
+			t.Errorf("runOptions.mode = %v, want event-streaming: runOptions apply to it only", lookup(ec, "runOptions", "mode"))
+		}
+		// FC 3.0's DeliveryOption has concurrency and eventSchema, no mode.
+		if opt, _ := lookup(ec, "eventSinkConfig", "deliveryOption").(map[string]any); opt["mode"] != nil || opt["eventSchema"] != "CloudEvents" {
+			t.Errorf("eventSinkConfig.deliveryOption = %v, want eventSchema CloudEvents and no mode (not a field of FC 3.0's DeliveryOption)", opt)
 		}
 		if s := lookup(ec, "runOptions", "retryStrategy", "PushRetryStrategy"); s != "BACKOFF_RETRY" && s != "EXPONENTIAL_DECAY_RETRY" {
 			t.Errorf("retryStrategy.PushRetryStrategy = %v, want BACKOFF_RETRY or EXPONENTIAL_DECAY_RETRY", s)
@@ -416,85 +431,186 @@ func TestSYamlTimerSweepsAndQueueTriggerLosesNothing(t *testing.T) {
 	}
 }
 
-// apiVerbs starts the names of Alibaba Cloud API actions: a string constant
-// in pkg/resourcemanager that is one of these followed by a capitalised
-// noun (CancelHandshake) names an action the client calls. Error codes
-// (HandshakeStatusMismatch, EntityNotExists.Handshake), header names and
-// messages do not have that shape.
-var apiVerbs = []string{"Accept", "Add", "Attach", "Cancel", "Check", "Create", "Decline", "Delete", "Deregister", "Describe", "Destroy", "Detach", "Disable", "Enable", "Get", "Init", "Invite", "List", "Move", "Register", "Remove", "Resend", "Send", "Set", "Update"}
-
-// resourceManagerActions returns the API actions that pkg/resourcemanager's
-// non-test code names in string literals.
-func resourceManagerActions(t *testing.T) []string {
+// rawVars returns s.yaml's vars as written, before expansion.
+func rawVars(t *testing.T) map[string]any {
 	t.Helper()
-	dir := filepath.Join(moduleRoot(t), "pkg", "resourcemanager")
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Go files in %s: %v", dir, err)
+	var raw struct{ Vars map[string]any }
+	if err := yaml.Unmarshal(readRoot(t, "s.yaml"), &raw); err != nil {
+		t.Fatalf("s.yaml: %v", err)
 	}
-	shape := regexp.MustCompile(`^(` + strings.Join(apiVerbs, "|") + `)[A-Z][A-Za-z]+$`)
-	found := map[string]bool{}
-	fset := token.NewFileSet()
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if s, err := strconv.Unquote(lit.Value); err == nil && shape.MatchString(s) {
-					found[s] = true
-				}
-			}
-			return true
-		})
-	}
-	return keys(found)
+	return raw.Vars
 }
 
-func TestRAMPolicyGrantsExactlyTheActionsResourceManagerCalls(t *testing.T) {
+// What an operator sets at deploy time comes from Serverless Devs, not from
+// an edit of the file: the account from the `s config` access, the dry run
+// and the schedule from the environment with the product's defaults.
+func TestSYamlTakesAccountFromSConfigAndDryRunAndScheduleFromTheEnvironment(t *testing.T) {
+	vars := rawVars(t)
+	for name, want := range map[string]string{
+		"accountId":     "${config('AccountID')}",
+		"dryRun":        "${env('DRY_RUN', 'false')}",
+		"sweepSchedule": "${env('SWEEP_SCHEDULE', '" + fcDefaultSchedule + "')}",
+	} {
+		if got := vars[name]; got != want {
+			t.Errorf("s.yaml vars.%s = %v, want %s", name, got, want)
+		}
+	}
+	for name, r := range fc3Resources(t, parseSYaml(t, readRoot(t, "s.yaml"))) {
+		if got := lookup(r.RawProps, "environmentVariables", "DRY_RUN"); got != "${vars.dryRun}" {
+			t.Errorf("%s DRY_RUN = %v, want ${vars.dryRun}", name, got)
+		}
+		timers := triggers(r.RawProps, "timer")
+		if len(timers) != 1 || lookup(timers[0], "triggerConfig", "cronExpression") != "${vars.sweepSchedule}" {
+			t.Errorf("%s timer cronExpression is not ${vars.sweepSchedule}: %v", name, timers)
+		}
+	}
+}
+
+// Each FC instance has its own API_QPS limiter: the function's concurrency
+// cap bounds the total call rate, which the README states.
+func TestSYamlCapsConcurrencySoTheTotalAPIRateIsBounded(t *testing.T) {
+	s := parseSYaml(t, readRoot(t, "s.yaml"))
+	for name, r := range fc3Resources(t, s) {
+		cap, ok := lookup(r.Props, "concurrencyConfig", "reservedConcurrency").(int)
+		if !ok || cap < 1 || cap > 10 {
+			t.Fatalf("%s concurrencyConfig.reservedConcurrency = %v, want a number from 1 to 10: without it N instances call at N x API_QPS",
+				name, lookup(r.Props, "concurrencyConfig", "reservedConcurrency"))
+		}
+		qps, err := strconv.ParseFloat(str(lookup(r.Props, "environmentVariables", "API_QPS")), 64)
+		if err != nil {
+			t.Fatalf("%s API_QPS: %v", name, err)
+		}
+		total := fmt.Sprintf("%d x %g = %g calls per second", cap, qps, float64(cap)*qps)
+		if !strings.Contains(readmeSection(t, "Deploy"), total) {
+			t.Errorf("README's Deploy section does not state the FC total rate %q", total)
+		}
+	}
+}
+
+// mnsQueueARN matches an MNS queue's ARN, with /messages for a destination.
+var mnsQueueARN = regexp.MustCompile(`^acs:mns:([a-z0-9-]+|\*):(\d+|\*):/queues/([A-Za-z0-9-]+)(/messages)?$`)
+
+// sweepDestination returns the on-failure destination of s.yaml's
+// asynchronous invocations, checked, and its queue's name.
+func sweepDestination(t *testing.T) (props map[string]any, queue string) {
+	t.Helper()
+	for _, r := range fc3Resources(t, parseSYaml(t, readRoot(t, "s.yaml"))) {
+		props = r.Props
+	}
+	dest := str(lookup(props, "asyncInvokeConfig", "destinationConfig", "onFailure", "destination"))
+	m := mnsQueueARN.FindStringSubmatch(dest)
+	if m == nil || m[4] == "" {
+		t.Fatalf("asyncInvokeConfig on-failure destination = %q, want acs:mns:<region>:<account>:/queues/<name>/messages", dest)
+	}
+	if m[1] != str(props["region"]) || m[2] != plausibleConfig["AccountID"] {
+		t.Errorf("on-failure destination %s: want the function's region %v and the access's account", dest, props["region"])
+	}
+	return props, m[3]
+}
+
+// Timer invocations are asynchronous: a failed sweep is retried at most
+// once and then recorded in its own MNS queue, not dropped.
+func TestSYamlFailedTimerSweepGoesToTheSweepDeadLetterQueue(t *testing.T) {
+	props, queue := sweepDestination(t)
+	aic, _ := props["asyncInvokeConfig"].(map[string]any)
+	if n, ok := aic["maxAsyncRetryAttempts"].(int); !ok || n < 0 || n > 1 {
+		t.Errorf("asyncInvokeConfig.maxAsyncRetryAttempts = %v, want 0 or 1", aic["maxAsyncRetryAttempts"])
+	}
+	if n, ok := aic["maxAsyncEventAgeInSeconds"].(int); !ok || n < 600 {
+		t.Errorf("asyncInvokeConfig.maxAsyncEventAgeInSeconds = %v, want at least 600: a throttled sweep must outlive the queue batches ahead of it", aic["maxAsyncEventAgeInSeconds"])
+	}
+	if lookup(aic, "destinationConfig", "onSuccess") != nil {
+		t.Error("asyncInvokeConfig has an onSuccess destination: every sweep would fill a queue nobody reads")
+	}
+	eb := triggers(props, "eventbridge")
+	if len(eb) != 1 {
+		t.Fatalf("want 1 eventbridge trigger, have %d", len(eb))
+	}
+	tc := eb[0]["triggerConfig"]
+	requestDLQ := mnsQueueARN.FindStringSubmatch(str(lookup(tc, "runOptions", "deadLetterQueue", "Arn")))
+	source := str(lookup(tc, "eventSourceConfig", "eventSourceParameters", "sourceMNSParameters", "QueueName"))
+	if queue == source || requestDLQ != nil && queue == requestDLQ[3] {
+		t.Errorf("the sweep dead-letter queue %s is also the request queue or its dead-letter queue: keep failed sweeps apart", queue)
+	}
+}
+
+// The function's role may do what pkg/resourcemanager calls in production
+// (resourcemanager.Actions, both ways), each on the narrowest resource the
+// API's RAM authorization table allows, and send to the sweep dead-letter
+// queue, which FC does with the function's role. Nothing else.
+func TestRAMPolicyGrantsExactlyWhatTheCodeAndTheSweepDestinationUseScoped(t *testing.T) {
 	var doc struct {
 		Version   string
 		Statement []struct {
 			Effect   string
 			Action   []string
-			Resource any
+			Resource []string
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(readRoot(t, "ram-policy.json")))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("ram-policy.json: %v (want Version, and Statement entries of Effect, Action list, Resource)", err)
+		t.Fatalf("ram-policy.json: %v (want Version, and Statement entries of Effect, Action list, Resource list)", err)
 	}
 	if doc.Version != "1" {
 		t.Errorf("ram-policy.json Version = %q, want \"1\"", doc.Version)
 	}
-	var granted []string
+	granted := map[string][]string{} // action -> resources
 	for _, s := range doc.Statement {
 		if s.Effect != "Allow" {
 			t.Errorf("statement effect %q: the document grants, it does not deny", s.Effect)
 		}
-		granted = append(granted, s.Action...)
-	}
-	slices.Sort(granted)
-
-	calls := resourceManagerActions(t)
-	// The issue names them; the scan must find at least these, or it
-	// stopped working.
-	for _, a := range []string{"CancelHandshake", "GetHandshake", "ListHandshakesForResourceDirectory"} {
-		if !slices.Contains(calls, a) {
-			t.Errorf("found no %q in pkg/resourcemanager; the action scan is broken or the client changed", a)
+		if len(s.Resource) == 0 {
+			t.Errorf("statement %v has no Resource", s.Action)
+		}
+		for _, a := range s.Action {
+			if strings.Contains(a, "*") {
+				t.Errorf("action %q: name each action", a)
+			}
+			granted[a] = append(granted[a], s.Resource...)
 		}
 	}
-	var want []string
-	for _, a := range calls {
-		want = append(want, "resourcemanager:"+a)
+
+	// The resource types of the RAM authorization tables of the Resource
+	// Management API reference: CancelHandshake is scoped to handshakes;
+	// ListHandshakesForResourceDirectory has no resource type (All
+	// Resources). An action the code starts calling must be looked up and
+	// added here.
+	documented := map[string]*regexp.Regexp{
+		"CancelHandshake":                    regexp.MustCompile(`^acs:resourcemanager:\*:(\*|\d+):handshake/\*$`),
+		"ListHandshakesForResourceDirectory": regexp.MustCompile(`^\*$`),
 	}
-	if !slices.Equal(granted, want) {
-		t.Errorf("ram-policy.json grants %v, want exactly what pkg/resourcemanager calls: %v\n(missing %v, extra %v)",
-			granted, want, setDiff(want, granted), setDiff(granted, want))
+	_, queue := sweepDestination(t)
+	want := map[string]*regexp.Regexp{
+		"mns:SendMessage": regexp.MustCompile(`^acs:mns:(\*|[a-z0-9-]+):(\*|\d+):/queues/` + regexp.QuoteMeta(queue) + `/messages$`),
+	}
+	calls := resourcemanager.Actions()
+	if len(calls) == 0 {
+		t.Fatal("resourcemanager.Actions() is empty")
+	}
+	for _, a := range calls {
+		scope, ok := documented[a]
+		if !ok {
+			t.Errorf("pkg/resourcemanager calls %s, whose resource type this test does not know: look it up in the API's RAM authorization table", a)
+			continue
+		}
+		want["resourcemanager:"+a] = scope
+	}
+	if missing := setDiff(keys(want), keys(granted)); len(missing) > 0 {
+		t.Errorf("ram-policy.json does not grant %v, which production needs", missing)
+	}
+	if extra := setDiff(keys(granted), keys(want)); len(extra) > 0 {
+		t.Errorf("ram-policy.json grants %v, which production never uses", extra)
+	}
+	for action, resources := range granted {
+		scope, ok := want[action]
+		if !ok {
+			continue
+		}
+		for _, r := range resources {
+			if !scope.MatchString(r) {
+				t.Errorf("ram-policy.json grants %s on %q, want only %s", action, r, scope)
+			}
+		}
 	}
 }

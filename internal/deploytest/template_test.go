@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/cloudformation/cloudwatch"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
@@ -36,6 +38,10 @@ const (
 	sweepDLQID      = "SweepDeadLetterQueue"
 	logGroupID      = "FunctionLogGroup"
 	secretParameter = "CredentialsSecretName"
+
+	scheduleParameter = "SweepSchedule"
+	// tagKey and tagValue mark everything the stack creates.
+	tagKey, tagValue = "application", "handshake-janitor"
 )
 
 // samTemplate is template.yaml parsed twice by goformation's intrinsic
@@ -51,6 +57,8 @@ const (
 //     "ref:Name", to check which parameter feeds which setting, and to read
 //     the SAM event properties goformation's model does not cover (its
 //     SQSEvent has no FunctionResponseTypes, and it has no ScheduleV2).
+//     Fn::If becomes {"if": [condition, then, else]}, so that what an
+//     alarm notifies stays checkable whatever the parameters say.
 type samTemplate struct {
 	*cloudformation.Template
 	symbolic struct {
@@ -81,6 +89,7 @@ func parseTemplate(t *testing.T) samTemplate {
 			"Ref":        refHandler(false),
 			"Fn::GetAtt": getAttHandler,
 			"Fn::Sub":    subHandler,
+			"Fn::If":     func(_ string, input, _ any) any { return map[string]any{"if": input} },
 		},
 	})
 	if err != nil {
@@ -223,7 +232,12 @@ func TestTemplateFunctionIsTheAL2023Arm64BootstrapBuiltByTheMakefile(t *testing.
 
 	// `sam build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; the
 	// binary it writes must be the Handler, built as the issue says.
-	cmd := makeDryRun(t, "build-"+functionID, "ARTIFACTS_DIR=/sam/artifacts")
+	// AWS_ARCH=amd64 (for `make package`) must not reach the SAM build:
+	// the template declares arm64, and an amd64 bootstrap would not start.
+	cmd := makeDryRun(t, "build-"+functionID, "ARTIFACTS_DIR=/sam/artifacts", "AWS_ARCH=amd64")
+	if strings.Contains(cmd, "amd64") {
+		t.Errorf("make build-%s AWS_ARCH=amd64 runs %q: the SAM build must be arm64 whatever AWS_ARCH says", functionID, cmd)
+	}
 	for _, want := range []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "-trimpath", "-s -w", "-tags lambda.norpc", "-o /sam/artifacts/" + deref(fn.Handler), "./functions/aws"} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("make build-%s runs %q, which lacks %q", functionID, cmd, want)
@@ -305,11 +319,15 @@ func TestTemplateScheduleSweepsWithRetriesAndItsOwnDeadLetterQueue(t *testing.T)
 		t.Fatalf("function has %d ScheduleV2 events, want 1", len(schedules))
 	}
 	for name, ev := range schedules {
-		if got := ev["ScheduleExpression"]; got != "ref:ScheduleExpression" {
-			t.Errorf("%s ScheduleExpression = %v, want the ScheduleExpression parameter", name, got)
+		if got := ev["ScheduleExpression"]; got != "ref:"+scheduleParameter {
+			t.Errorf("%s ScheduleExpression = %v, want the %s parameter", name, got, scheduleParameter)
 		}
-		if d := st.parameterDefault(t, "ScheduleExpression"); !strings.HasPrefix(d, "rate(") && !strings.HasPrefix(d, "cron(") {
-			t.Errorf("ScheduleExpression default %q is neither rate(...) nor cron(...)", d)
+		if d := st.parameterDefault(t, scheduleParameter); !strings.HasPrefix(d, "rate(") && !strings.HasPrefix(d, "cron(") {
+			t.Errorf("%s default %q is neither rate(...) nor cron(...)", scheduleParameter, d)
+		}
+		// UTC, as FC's timer: Scheduler's default when no time zone is set.
+		if tz, ok := ev["ScheduleExpressionTimezone"]; ok && tz != "UTC" {
+			t.Errorf("%s ScheduleExpressionTimezone = %v, want UTC (FC's timer is UTC)", name, tz)
 		}
 		if n := number(t, name+".RetryPolicy.MaximumRetryAttempts", lookup(ev, "RetryPolicy", "MaximumRetryAttempts")); n < 1 || n > 185 {
 			t.Errorf("%s RetryPolicy.MaximumRetryAttempts = %v, want 1..185", name, n)
@@ -359,12 +377,17 @@ func TestTemplateAlarmsOnEveryDeadLetterQueue(t *testing.T) {
 	}
 }
 
-func TestTemplateOutputsQueueFunctionAndDeadLetterQueue(t *testing.T) {
+// The README's redrive command (aws sqs start-message-move-task) takes a
+// queue's ARN, not its URL: both dead-letter queues' ARNs are outputs.
+func TestTemplateOutputsQueueFunctionAndBothDeadLetterQueuesURLAndARN(t *testing.T) {
 	st := parseTemplate(t)
 	want := map[string]string{
-		"QueueUrl":           "ref:" + queueID, // Ref of a queue is its URL
-		"FunctionName":       "ref:" + functionID,
-		"DeadLetterQueueUrl": "ref:" + queueDLQID,
+		"QueueUrl":                "ref:" + queueID, // Ref of a queue is its URL
+		"FunctionName":            "ref:" + functionID,
+		"DeadLetterQueueUrl":      "ref:" + queueDLQID,
+		"DeadLetterQueueArn":      "getatt:" + queueDLQID + ".Arn",
+		"SweepDeadLetterQueueUrl": "ref:" + sweepDLQID,
+		"SweepDeadLetterQueueArn": "getatt:" + sweepDLQID + ".Arn",
 	}
 	for name, v := range want {
 		o, ok := st.Outputs[name]
@@ -472,6 +495,9 @@ func TestTemplateGrantsExactlyWhatTheCodeAndTheQueueUse(t *testing.T) {
 		{"Allow", "logs:CreateLogStream,logs:PutLogEvents", "getatt:" + logGroupID + ".Arn"},
 		// The SQS event source mapping, polling as the function's role.
 		{"Allow", "sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", "getatt:" + queueID + ".Arn"},
+		// Lambda recording a failed asynchronous sweep (the event invoke
+		// config's on-failure destination), on that queue only.
+		{"Allow", "sqs:SendMessage", "getatt:" + sweepDLQID + ".Arn"},
 		// What functions/aws calls, on the secret it names only (its ARN
 		// ends in "-" and six random characters).
 		{"Allow", strings.Join(secretActions, ","), "sub:arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${" + secretParameter + "}-??????"},
@@ -564,4 +590,100 @@ func derefInt(i *int) int {
 		return 0
 	}
 	return *i
+}
+
+// A scheduled sweep is an asynchronous invocation: Lambda retries it and
+// then discards it unless an on-failure destination keeps it. The role's
+// grant for that destination is checked by
+// TestTemplateGrantsExactlyWhatTheCodeAndTheQueueUse.
+func TestTemplateFailedAsynchronousSweepGoesToTheSweepDeadLetterQueue(t *testing.T) {
+	st := parseTemplate(t)
+	eic, ok := st.symbolic.Resources[functionID].Properties["EventInvokeConfig"].(map[string]any)
+	if !ok {
+		t.Fatalf("%s has no EventInvokeConfig: a failed sweep is retried twice and dropped", functionID)
+	}
+	if n := number(t, "MaximumRetryAttempts", eic["MaximumRetryAttempts"]); n != 0 && n != 1 {
+		t.Errorf("EventInvokeConfig.MaximumRetryAttempts = %v, want 0 or 1 (a sweep failing for a lasting reason should reach the dead-letter queue soon)", n)
+	}
+	if n := number(t, "MaximumEventAgeInSeconds", eic["MaximumEventAgeInSeconds"]); n < 60 || n > 21600 {
+		t.Errorf("EventInvokeConfig.MaximumEventAgeInSeconds = %v, want 60..21600", n)
+	}
+	onFailure := lookup(eic, "DestinationConfig", "OnFailure")
+	if lookup(onFailure, "Type") != "SQS" || lookup(onFailure, "Destination") != "getatt:"+sweepDLQID+".Arn" {
+		t.Errorf("EventInvokeConfig on failure = %v, want Type SQS to %s's ARN", onFailure, sweepDLQID)
+	}
+	if lookup(eic, "DestinationConfig", "OnSuccess") != nil {
+		t.Error("EventInvokeConfig has an OnSuccess destination: every daily sweep would fill a queue nobody reads")
+	}
+}
+
+// alarmsOn returns the template's alarms on the given metric, by name.
+func (st samTemplate) alarmsOn(namespace, metric string) map[string]*cloudwatch.Alarm {
+	out := map[string]*cloudwatch.Alarm{}
+	for name, a := range st.GetAllCloudWatchAlarmResources() {
+		if deref(a.Namespace) == namespace && deref(a.MetricName) == metric {
+			out[name] = a
+		}
+	}
+	return out
+}
+
+func TestTemplateAlarmsWhenRequestsWaitTooLong(t *testing.T) {
+	st := parseTemplate(t)
+	fn := st.function(t)
+	q, err := st.GetSQSQueueWithName(queueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for name, a := range st.alarmsOn("AWS/SQS", "ApproximateAgeOfOldestMessage") {
+		if len(a.Dimensions) != 1 || a.Dimensions[0].Name != "QueueName" || a.Dimensions[0].Value != "getatt:"+queueID+".QueueName" {
+			continue
+		}
+		found = true
+		if a.ComparisonOperator != "GreaterThanThreshold" || a.Threshold == nil {
+			t.Fatalf("alarm %s: %s %v, want GreaterThanThreshold a number of seconds", name, a.ComparisonOperator, a.Threshold)
+		}
+		// Above how long a failing request lives before it is dead-lettered
+		// with the defaults (else a single bad request would look like a
+		// stuck queue), and well below the retention (else the requests
+		// expire before anyone looks).
+		maxReceive, _ := strconv.Atoi(st.parameterDefault(t, "MaxReceiveCount"))
+		lifetime := float64(maxReceive * derefInt(q.VisibilityTimeout))
+		retention := float64(derefInt(q.MessageRetentionPeriod))
+		if th := *a.Threshold; th < lifetime || th > retention/4 {
+			t.Errorf("alarm %s threshold %vs, want between MaxReceiveCount x VisibilityTimeout (%vs) and a quarter of the retention (%vs)", name, th, lifetime, retention/4)
+		}
+		if p := derefInt(a.Period); p < derefInt(fn.Timeout) || p > 3600 {
+			t.Errorf("alarm %s period %ds, want a few minutes", name, p)
+		}
+	}
+	if !found {
+		t.Errorf("no alarm on %s's ApproximateAgeOfOldestMessage: requests stuck in the queue go unnoticed", queueID)
+	}
+}
+
+func TestTemplateTagsEverythingItCreates(t *testing.T) {
+	st := parseTemplate(t)
+	// Types with no Tags property in CloudFormation.
+	untaggable := map[string]bool{"AWS::CloudWatch::Dashboard": true}
+	for name, r := range st.symbolic.Resources {
+		if untaggable[r.Type] {
+			continue
+		}
+		var got any
+		switch tags := r.Properties["Tags"].(type) {
+		case map[string]any: // SAM's form
+			got = tags[tagKey]
+		case []any: // CloudFormation's
+			for _, tag := range tags {
+				if lookup(tag, "Key") == tagKey {
+					got = lookup(tag, "Value")
+				}
+			}
+		}
+		if got != tagValue {
+			t.Errorf("%s (%s) is not tagged %s=%s (Tags: %v)", name, r.Type, tagKey, tagValue, r.Properties["Tags"])
+		}
+	}
 }

@@ -122,17 +122,16 @@ func TestChaosRunGivesEveryInputOneResultAndCancelsEachPendingAtMostOnce(t *test
 	// One client for every call of both runs, as a function instance has:
 	// one rate limit, adapting to the throttling injected at random.
 	api, err := resourcemanager.New(resourcemanager.Options{
-		Endpoint:     srv.URL,
-		Credentials:  testCredentials,
-		Timeout:      2 * time.Second,
-		QPS:          1000,
-		SafetyMargin: 10 * time.Millisecond,
-		HTTPClient:   srv.Client(),
+		Endpoint:    srv.URL,
+		Credentials: testCredentials,
+		Timeout:     2 * time.Second,
+		QPS:         1000,
+		HTTPClient:  srv.Client(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := &janitor.Engine{API: api, Concurrency: 32, SafetyMargin: time.Second}
+	engine := &janitor.Engine{API: api, Concurrency: 32, APITimeout: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	ctx = logging.WithInvocation(ctx, logging.New(&testkit.LogBuffer{}, -1), logging.Invocation{Platform: logging.PlatformCLI, Trigger: "chaos"})

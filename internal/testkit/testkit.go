@@ -48,8 +48,8 @@ func Emulator(t testing.TB, opts rmemu.Options, seed ...handshake.Handshake) (*r
 }
 
 // Client is a real resourcemanager.Client for the emulator at url, fast so
-// that tests stay quick: Credentials, QPS 1000, 3 attempts, a 2 s timeout and
-// a 10 ms safety margin, unless o sets them.
+// that tests stay quick: Credentials, QPS 1000, 3 attempts and a 2 s timeout,
+// unless o sets them.
 func Client(t testing.TB, url string, o resourcemanager.Options) *resourcemanager.Client {
 	t.Helper()
 	o.Endpoint = url
@@ -64,9 +64,6 @@ func Client(t testing.TB, url string, o resourcemanager.Options) *resourcemanage
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 2 * time.Second
-	}
-	if o.SafetyMargin == 0 {
-		o.SafetyMargin = 10 * time.Millisecond
 	}
 	c, err := resourcemanager.New(o)
 	if err != nil {

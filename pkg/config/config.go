@@ -32,6 +32,7 @@ const (
 	EnvAPITimeout          = "API_TIMEOUT"
 	EnvLogLevel            = "LOG_LEVEL"
 	EnvCredentialsSecretID = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
+	EnvMetricsNamespace    = "METRICS_NAMESPACE"
 )
 
 // Names of the credential variables read by the credentials-go default
@@ -52,6 +53,7 @@ const (
 	DefaultAPIConcurrency   = 4
 	DefaultAPITimeout       = 5 * time.Second
 	DefaultLogLevel         = zerolog.InfoLevel
+	DefaultMetricsNamespace = "HandshakeJanitor"
 )
 
 // Limits of the numeric settings.
@@ -75,6 +77,9 @@ type Config struct {
 	// holding {"AccessKeyId","AccessKeySecret"}; AWS only, optional. It is a
 	// reference to a secret, not a secret.
 	CredentialsSecretID string
+	// MetricsNamespace is the CloudWatch namespace of the metrics in the
+	// invocation summary line (Embedded Metric Format); Lambda only.
+	MetricsNamespace string
 }
 
 // Default returns the configuration of an empty environment.
@@ -88,6 +93,7 @@ func Default() Config {
 		APIConcurrency:   DefaultAPIConcurrency,
 		APITimeout:       DefaultAPITimeout,
 		LogLevel:         DefaultLogLevel,
+		MetricsNamespace: DefaultMetricsNamespace,
 	}
 }
 
@@ -100,6 +106,7 @@ const (
 	wantConcurrency = "want a whole number from 1 to 64"
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
 	wantLogLevel    = "want one of " + logging.LevelWords
+	wantNamespace   = "want a CloudWatch namespace: 1 to 255 of letters, digits, space and ._-/#:, not starting with AWS/"
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
 )
 
@@ -207,6 +214,13 @@ func Load(getenv func(string) string) (Config, error) {
 			c.CredentialsSecretID = v
 		}
 	}
+	if v, ok := get(EnvMetricsNamespace); ok {
+		if !validNamespace(v) {
+			bad(settingError(EnvMetricsNamespace, v, wantNamespace))
+		} else {
+			c.MetricsNamespace = v
+		}
+	}
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -228,12 +242,20 @@ func parseBool(s string) (bool, bool) {
 // validSecretID accepts what AWS accepts in a secret name, plus the colons
 // of an ARN.
 func validSecretID(s string) bool {
-	if len(s) > 2048 {
-		return false
-	}
+	return len(s) <= 2048 && onlyAlnumOr(s, "/_+=.@-:")
+}
+
+// validNamespace accepts what CloudWatch accepts as a custom namespace.
+func validNamespace(s string) bool {
+	return len(s) <= 255 && !strings.HasPrefix(s, "AWS/") && onlyAlnumOr(s, " ._-/#:")
+}
+
+// onlyAlnumOr reports whether s holds only ASCII letters, digits and bytes
+// of extra.
+func onlyAlnumOr(s, extra string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("/_+=.@-:", c) >= 0) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}

@@ -32,6 +32,7 @@ func TestLoadOfEmptyEnvironmentGivesDocumentedDefaults(t *testing.T) {
 		APIConcurrency:   4,
 		APITimeout:       5 * time.Second,
 		LogLevel:         zerolog.InfoLevel,
+		MetricsNamespace: "HandshakeJanitor",
 	}
 	if got != want || Default() != want {
 		t.Fatalf("Load(empty) = %+v\nDefault() = %+v\nwant %+v", got, Default(), want)
@@ -126,6 +127,7 @@ func TestLoadAcceptsEveryVariable(t *testing.T) {
 			func(c *Config) {
 				c.CredentialsSecretID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:janitor-AbCdEf"
 			}},
+		{EnvMetricsNamespace, "Team/Janitor #2", func(c *Config) { c.MetricsNamespace = "Team/Janitor #2" }},
 		{EnvAPIQPS, "  20  ", func(c *Config) { c.APIQPS = 20 }}, // surrounding white space ignored
 		{EnvStaleAfter, " \t", func(*Config) {}},                 // white space only: the default
 	} {
@@ -174,6 +176,8 @@ func TestLoadRefusesBadValuesNamingVariableValueAndWhatIsAccepted(t *testing.T) 
 		{EnvAPITimeout, "5", `API_TIMEOUT="5": want`},
 		{EnvLogLevel, "verbose", `LOG_LEVEL="verbose": want one of trace, debug, info, warn, error, fatal, panic or disabled`},
 		{EnvLogLevel, "1", `LOG_LEVEL="1": want one of`},
+		{EnvMetricsNamespace, "AWS/Lambda", `METRICS_NAMESPACE="AWS/Lambda": want a CloudWatch namespace`},
+		{EnvMetricsNamespace, "a\tb", `METRICS_NAMESPACE="a\tb": want a CloudWatch namespace`},
 		{EnvEndpoint, "http://example.com", `RESOURCEMANAGER_ENDPOINT="http://example.com": http:// is only for a loopback host; want`},
 		{EnvEndpoint, "ftp://resourcemanager.aliyuncs.com", `RESOURCEMANAGER_ENDPOINT="ftp://resourcemanager.aliyuncs.com": scheme "ftp" is not accepted; want`},
 	} {

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -34,16 +35,17 @@ type Handler struct {
 	invocations atomic.Int64 // cold_start is true only for the first
 }
 
-// New builds the client and the engine from a validated Config. creds may be
-// nil when every invocation brings its own (FC), in which case the
-// credentials-go default chain is the fallback.
+// New builds the client and the engine from a validated Config. creds
+// serves the invocations that bring no credentials of their own (an FC
+// invocation brings its role's); the function mains pass
+// resourcemanager.DefaultCredentials. When creds is nil, such an
+// invocation's calls fail with resourcemanager.ErrNoCredentials.
 func New(platform string, cfg config.Config, logger zerolog.Logger, creds resourcemanager.CredentialsProvider) (*Handler, error) {
 	client, err := resourcemanager.New(resourcemanager.Options{
-		Endpoint:     cfg.Endpoint,
-		Credentials:  creds,
-		Timeout:      cfg.APITimeout,
-		QPS:          cfg.APIQPS,
-		SafetyMargin: cfg.APITimeout,
+		Endpoint:    cfg.Endpoint,
+		Credentials: creds,
+		Timeout:     cfg.APITimeout,
+		QPS:         cfg.APIQPS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resource manager client: %w", err)
@@ -57,17 +59,10 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 			MaxCancellations: cfg.MaxCancellations,
 			DryRun:           cfg.DryRun,
 			StaleAfter:       cfg.StaleAfter,
-			SafetyMargin:     SafetyMargin(cfg.APITimeout),
+			APITimeout:       cfg.APITimeout,
 			Now:              time.Now,
 		},
 	}, nil
-}
-
-// SafetyMargin is the time left before the platform's deadline at which no
-// new API attempt starts: long enough for the attempts in flight to end (one
-// per-attempt timeout) and for the answer and the logs to leave the process.
-func SafetyMargin(apiTimeout time.Duration) time.Duration {
-	return apiTimeout + 2*time.Second
 }
 
 // Invocation describes one call of the function.
@@ -103,7 +98,7 @@ func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any,
 		if err != nil {
 			// The whole batch goes back: a listing or guard error cannot
 			// happen for named IDs, but if it does, nothing is dropped.
-			return nil, h.fail(ctx, err)
+			return nil, err
 		}
 		resp := &SQSResponse{BatchItemFailures: []BatchItemFailure{}}
 		for _, it := range report.Items {
@@ -113,7 +108,7 @@ func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any,
 		}
 		return resp, nil
 	}
-	return h.answer(ctx, &report, err)
+	return h.answer(&report, err)
 }
 
 // FC serves one Function Compute invocation. Queue and topic batches have no
@@ -134,21 +129,23 @@ func (h *Handler) FC(ctx context.Context, inv Invocation, payload []byte) (any, 
 	report, err := h.Engine.Run(ctx, decoded.Job)
 	if decoded.Trigger == trigger.MNSQueue || decoded.Trigger == trigger.MNSTopic {
 		if err != nil {
-			return nil, h.fail(ctx, err)
+			return nil, err
 		}
 		if redo := report.Redeliver(); len(redo) > 0 {
-			return nil, h.fail(ctx, &RedeliverError{Items: redo, Records: len(report.Items), Results: report.Results})
+			return nil, &RedeliverError{Items: redo, Records: len(report.Items), Results: report.Results}
 		}
 		return &report, nil
 	}
-	return h.answer(ctx, &report, err)
+	return h.answer(&report, err)
 }
 
-// begin puts the invocation's logger and fields into ctx.
+// begin puts the invocation's logger, fields and deadline budget (from the
+// platform's deadline and the API timeout) into ctx.
 func (h *Handler) begin(ctx context.Context, inv Invocation, trig string) context.Context {
 	if trig == "" {
 		trig = "unknown"
 	}
+	ctx = deadline.NewContext(ctx, h.Engine.Budget(ctx))
 	return logging.WithInvocation(ctx, h.Logger, logging.Invocation{
 		Platform:     h.Platform,
 		InvocationID: inv.ID,
@@ -157,35 +154,27 @@ func (h *Handler) begin(ctx context.Context, inv Invocation, trig string) contex
 	})
 }
 
-func (h *Handler) answer(ctx context.Context, report *janitor.Report, err error) (any, error) {
+// answer is the response to a timer, schedule or direct invocation. Its
+// error is not logged here: the engine's summary line carries a Job's
+// error, and the result lines say which invitations failed.
+func (h *Handler) answer(report *janitor.Report, err error) (any, error) {
 	if err != nil {
-		return nil, h.fail(ctx, err)
+		return nil, err
 	}
 	if report.Failed() {
-		return nil, h.fail(ctx, &FailedError{Summary: report.Summary, Results: report.Results})
+		return nil, &FailedError{Summary: report.Summary, Results: report.Results}
 	}
 	return report, nil
 }
 
-// refuse logs an event that could not be decoded at all and returns the
-// error, so the platform retries or dead-letters the event: nothing is
-// dropped silently. The engine did not run, so refuse writes the
-// invocation's summary line itself: every invocation has exactly one, which
-// is what log-based metrics count.
+// refuse answers an event that could not be decoded at all with an error,
+// so the platform retries or dead-letters the event: nothing is dropped
+// silently. The engine did not run, so the summary line (every invocation
+// has exactly one, which is what log-based metrics count) carries the error
+// and no result.
 func (h *Handler) refuse(ctx context.Context, err error) error {
 	err = fmt.Errorf("event not accepted: %w", err)
-	inv, _ := logging.InvocationFrom(ctx)
-	zerolog.Ctx(ctx).Error().
-		Int("cancelled", 0).Int("skipped", 0).Int("not_found", 0).
-		Int("invalid", 0).Int("dry_run", 0).Int("failed", 0).
-		Bool(logging.FieldColdStart, inv.ColdStart).
-		Err(err).
-		Msg(logging.MessageSummary)
-	return err
-}
-
-func (h *Handler) fail(ctx context.Context, err error) error {
-	zerolog.Ctx(ctx).Error().Err(err).Msg("invocation failed")
+	h.Engine.LogSummary(ctx, janitor.Report{}, err)
 	return err
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
@@ -443,15 +445,15 @@ func TestDeadlineAnswersBeforeItWithTheUnfinishedFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.platform, func(t *testing.T) {
-			// The emulator answers after 10s; the invocation has 2s, the
-			// engine starts nothing with less than 1s left, and an attempt
-			// may take longer than the invocation: the deadline cuts it.
+			// The emulator answers after 10s; the invocation has 2s, its
+			// budget (API timeout 500ms) starts nothing with less than 1s
+			// left, and the client's attempts may take longer than the
+			// invocation: the cut-off ends them.
 			e := newEnv(t, envOptions{
 				platform:      tt.platform,
 				emu:           rmemu.Options{Faults: rmemu.Faults{Latency: 10 * time.Second}},
-				engineMargin:  time.Second,
+				apiTimeout:    500 * time.Millisecond,
 				clientTimeout: 5 * time.Second,
-				clientMargin:  300 * time.Millisecond,
 			})
 			e.seed(t, time.Hour, id(1), id(2), id(3))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -492,7 +494,7 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Engine.Concurrency != 2 || h.Engine.MaxCancellations != 7 || !h.Engine.DryRun ||
-		h.Engine.SafetyMargin != handler.SafetyMargin(3*time.Second) || h.Platform != logging.PlatformAWS {
+		h.Engine.APITimeout != 3*time.Second || h.Platform != logging.PlatformAWS {
 		t.Errorf("engine = %+v, want the configured settings", *h.Engine)
 	}
 	resp, err := h.AWS(context.Background(), handler.Invocation{ID: "req-1"}, ids(t, id(1)))
@@ -561,5 +563,84 @@ func TestErrorMessagesAreBoundedAndQuoteWhatTheSenderWrote(t *testing.T) {
 				t.Errorf("message is %d bytes, want at most %d", len(msg), tt.maxSize)
 			}
 		})
+	}
+}
+
+// TestEveryInvocationLogsItsErrorOnceAndOneDecoratedSummary: whatever the
+// answer (a report, failed results, a refused event), an invocation writes
+// exactly one summary line, which carries what Engine.DecorateSummary adds,
+// and no other line repeats the invocation's error.
+func TestEveryInvocationLogsItsErrorOnceAndOneDecoratedSummary(t *testing.T) {
+	e := newEnv(t, envOptions{platform: logging.PlatformAWS})
+	e.seed(t, time.Hour, id(1))
+	e.emu.FailAlways(id(2))
+	e.h.Engine.DecorateSummary = func(ctx context.Context, ev *zerolog.Event, rep janitor.Report) {
+		inv, _ := logging.InvocationFrom(ctx)
+		ev.Int("platform_total", rep.Summary.Total()).Str("platform_invocation", inv.InvocationID)
+	}
+	for _, tt := range []struct {
+		name, event string
+		total       float64
+		wantErr     bool
+	}{
+		{"cancelled", `{"handshakeId":"` + id(1) + `"}`, 1, false},
+		{"failed", `{"handshakeId":"` + id(2) + `"}`, 1, true},
+		{"refused", `[1,2]`, 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e.logs.Reset()
+			_, err := e.h.AWS(context.Background(), handler.Invocation{ID: "req-" + tt.name}, []byte(tt.event))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error = %v, want one: %v", err, tt.wantErr)
+			}
+			lines := e.logs.Lines(t)
+			sums := testkit.Summaries(lines)
+			if len(sums) != 1 || sums[0]["platform_total"] != tt.total || sums[0]["platform_invocation"] != "req-"+tt.name {
+				t.Fatalf("summary lines %v, want one with platform_total %v and the invocation's ID", sums, tt.total)
+			}
+			// Beside the result lines, the summary is the one error line.
+			errLines := 0
+			for _, l := range lines {
+				if l["level"] == "error" && l[logging.FieldHandshakeID] == nil {
+					errLines++
+				}
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.wantErr]; errLines != want {
+				t.Errorf("%d error lines besides the results, want %d:\n%s", errLines, want, e.logs)
+			}
+		})
+	}
+}
+
+// TestNewWithoutCredentialsFailsCallsThatBringNone: New's doc comment says
+// what a nil provider means; an invocation without credentials of its own
+// then fails with NoCredentials and makes no request, and one that brings
+// its own (FC) is served.
+func TestNewWithoutCredentialsFailsCallsThatBringNone(t *testing.T) {
+	e := newEnv(t, envOptions{platform: logging.PlatformFC}) // for its emulator
+	e.seed(t, time.Hour, id(1))
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{config.EnvEndpoint: e.url, config.EnvAPITimeout: "2s"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := handler.New(logging.PlatformFC, cfg, logging.New(&testkit.LogBuffer{}, cfg.LogLevel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := []byte(`{"handshakeId":"` + id(1) + `"}`)
+	_, err = h.FC(context.Background(), handler.Invocation{ID: "no-creds"}, event)
+	var fe *handler.FailedError
+	if !errors.As(err, &fe) || len(fe.Results) != 1 || fe.Results[0].ErrorCode != "NoCredentials" {
+		t.Fatalf("error %v, want one failed result with NoCredentials", err)
+	}
+	if n := len(e.emu.Calls()); n != 0 {
+		t.Errorf("%d requests without credentials, want none", n)
+	}
+	own := testkit.Credentials
+	resp, err := h.FC(context.Background(), handler.Invocation{ID: "own-creds", Credentials: &own}, event)
+	if r := asReport(t, resp, err); r.Summary.Cancelled != 1 {
+		t.Errorf("summary %+v, want the invitation cancelled with the invocation's credentials", r.Summary)
 	}
 }

@@ -46,9 +46,8 @@ type envOptions struct {
 	platform         string
 	emu              rmemu.Options
 	maxCancellations int
-	engineMargin     time.Duration
+	apiTimeout       time.Duration // the engine's, for the deadline budget
 	clientTimeout    time.Duration
-	clientMargin     time.Duration
 }
 
 // newEnv builds a Handler as handler.New does, with a client tuned for
@@ -58,10 +57,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	emu, hs := testkit.Emulator(t, o.emu)
 	prov := &countingProvider{c: testkit.Credentials}
 	client := testkit.Client(t, hs.URL, resourcemanager.Options{
-		Credentials:  prov,
-		Timeout:      o.clientTimeout, // zero: testkit's 2 s
-		MaxAttempts:  2,
-		SafetyMargin: o.clientMargin, // zero: testkit's 10 ms
+		Credentials: prov,
+		Timeout:     o.clientTimeout, // zero: testkit's 2 s
+		MaxAttempts: 2,
 	})
 	logs := &testkit.LogBuffer{}
 	return &env{
@@ -76,7 +74,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 				API:              client,
 				Concurrency:      4,
 				MaxCancellations: o.maxCancellations,
-				SafetyMargin:     o.engineMargin,
+				APITimeout:       o.apiTimeout,
 				Now:              time.Now,
 			},
 		},

@@ -32,11 +32,13 @@
 //     Age counts from Engine.Now, never from a trigger's timestamp.
 //   - A skipped or not_found Result carries no Status: the 409 does not say
 //     which final status the invitation has, and a listed Pending is stale.
-//   - With a deadline, no call starts with less than SafetyMargin left; calls
-//     are cut off half the margin (at most 1s) before the deadline and Run
-//     returns before it even if a call ignores its context. Whatever is not
-//     finished is failed with ErrorCode DeadlineExceeded (Canceled when the
-//     context was cancelled), so the platform redelivers it.
+//   - Time is spent as the invocation's deadline.Budget says (pkg/deadline
+//     states the rules): no call starts too close to the deadline, calls in
+//     flight are cut off before it, and Run returns before it even if a call
+//     ignores its context. Whatever is not finished is failed with ErrorCode
+//     DeadlineExceeded (Canceled when the context was cancelled), so the
+//     platform redelivers it; every answer that arrived before the stop is
+//     recorded as it is.
 //   - A record that names no invitation and decoded fine is not redelivered;
 //     it is logged as a warning.
 //   - An invalid input is shown in its Result cut to 64 bytes.

@@ -32,6 +32,16 @@ func emulator(t *testing.T, opts rmemu.Options, seed ...handshake.Handshake) (*r
 // testID returns a valid handshake ID that differs for every n.
 func testID(n int) string { return fmt.Sprintf("h-Test%012d", n) }
 
+// pendingSet returns n Pending invitations created an hour ago, and their
+// IDs.
+func pendingSet(n int) (seed []handshake.Handshake, ids []string) {
+	for i := range n {
+		seed = append(seed, invitation(testID(i), time.Hour))
+		ids = append(ids, testID(i))
+	}
+	return seed, ids
+}
+
 // invitation is a Pending invitation created age ago on epoch's clock.
 func invitation(id string, age time.Duration) handshake.Handshake {
 	return handshake.Handshake{HandshakeID: id, Status: handshake.StatusPending, CreateTime: epoch.Add(-age), TargetEntity: "1000000000000001"}

@@ -31,3 +31,16 @@ type Job struct {
 	Sweep  *Sweep
 	DryRun bool
 }
+
+// Modes of a Job, as the summary line names them.
+const (
+	ModeItems = "items"
+	ModeSweep = "sweep"
+)
+
+func (j Job) mode() string {
+	if j.Sweep != nil {
+		return ModeSweep
+	}
+	return ModeItems
+}

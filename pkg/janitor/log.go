@@ -2,7 +2,6 @@ package janitor
 
 import (
 	"context"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -18,9 +17,14 @@ const (
 
 // level is how loudly a Result is logged: what needs a look is warned,
 // what needs redelivery is an error.
-func level(o handshake.Outcome) zerolog.Level {
-	switch o {
-	case handshake.OutcomeCancelled, handshake.OutcomeSkipped, handshake.OutcomeDryRun:
+func level(r Result) zerolog.Level {
+	switch r.Outcome {
+	case handshake.OutcomeCancelled, handshake.OutcomeSkipped:
+		return zerolog.InfoLevel
+	case handshake.OutcomeDryRun:
+		if r.ErrorCode == CodeMaxCancellationsExceeded {
+			return zerolog.WarnLevel
+		}
 		return zerolog.InfoLevel
 	case handshake.OutcomeNotFound, handshake.OutcomeInvalid:
 		return zerolog.WarnLevel
@@ -28,29 +32,20 @@ func level(o handshake.Outcome) zerolog.Level {
 	return zerolog.ErrorLevel
 }
 
-// logResults writes one line per Result, in Report order. entries, when
-// given, carries each Result's call duration.
-func logResults(ctx context.Context, results []Result, entries []*entry) {
+// logResults writes one line per Result, in Report order.
+func logResults(ctx context.Context, results []Result) {
 	log := zerolog.Ctx(ctx)
-	for i, r := range results {
-		lvl := level(r.Outcome)
-		if r.ErrorCode == CodeMaxCancellationsExceeded {
-			lvl = zerolog.WarnLevel
-		}
-		ev := log.WithLevel(lvl)
+	for _, r := range results {
+		ev := log.WithLevel(level(r))
 		if ev == nil {
 			continue
-		}
-		var d time.Duration
-		if entries != nil {
-			d = entries[i].duration
 		}
 		ev = ev.Str(logging.FieldHandshakeID, r.HandshakeID).
 			Str(logging.FieldOutcome, string(r.Outcome)).
 			Str(logging.FieldErrorCode, r.ErrorCode).
 			Str(logging.FieldAPIRequestID, r.APIRequestID).
 			Int(logging.FieldAttempts, r.Attempts).
-			Int64(logging.FieldDurationMS, d.Milliseconds())
+			Int64(logging.FieldDurationMS, r.Duration.Milliseconds())
 		if r.Status != "" {
 			ev = ev.Str(logging.FieldStatus, string(r.Status))
 		}
@@ -78,21 +73,25 @@ func logItems(ctx context.Context, items []ItemReport) {
 	}
 }
 
-// logSummary writes the one "invocation summary" line of a Run.
-func logSummary(ctx context.Context, rep Report, job Job, dry bool, d time.Duration, err error) {
-	log := zerolog.Ctx(ctx)
+// LogSummary writes the invocation summary line, the one line per
+// invocation that log-based metrics count: the six outcome counts,
+// cold_start, the mode, the records and the duration, and err (the Job's
+// refusal, or an event that could not be decoded) when it is not nil. It is
+// the only writer of that line: Run calls it, and so does an adapter that
+// refuses an event before the engine runs (with an empty Report). The line
+// is an error when err is set or a Result failed.
+//
+// A platform adds fields of its own to the line with DecorateSummary.
+func (e *Engine) LogSummary(ctx context.Context, rep Report, err error) {
 	lvl := zerolog.InfoLevel
 	if err != nil || rep.Failed() {
 		lvl = zerolog.ErrorLevel
 	}
-	ev := log.WithLevel(lvl)
+	ev := zerolog.Ctx(ctx).WithLevel(lvl)
 	if ev == nil {
 		return
 	}
-	mode := "items"
-	if job.Sweep != nil {
-		mode = "sweep"
-	}
+	inv, _ := logging.InvocationFrom(ctx) // the zero Invocation outside one: not a cold start
 	s := rep.Summary
 	ev = ev.Int("cancelled", s.Cancelled).
 		Int("skipped", s.Skipped).
@@ -100,24 +99,22 @@ func logSummary(ctx context.Context, rep Report, job Job, dry bool, d time.Durat
 		Int("invalid", s.Invalid).
 		Int("dry_run", s.DryRun).
 		Int("failed", s.Failed).
-		Bool(logging.FieldColdStart, coldStart(ctx)).
-		Str("mode", mode).
-		Bool("dry_run_mode", dry).
-		Int("records", len(rep.Items)).
-		Int("records_redeliver", len(rep.Redeliver())).
-		Int64(logging.FieldDurationMS, d.Milliseconds())
+		Bool(logging.FieldColdStart, inv.ColdStart)
+	if rep.Mode != "" {
+		ev = ev.Str("mode", rep.Mode).
+			Bool("dry_run_mode", rep.DryRunMode).
+			Int("records", len(rep.Items)).
+			Int("records_redeliver", len(rep.Redeliver())).
+			Int64(logging.FieldDurationMS, rep.Duration.Milliseconds())
+	}
 	if len(rep.Warnings) > 0 {
 		ev = ev.Strs("warnings", rep.Warnings)
 	}
 	if err != nil {
 		ev = ev.Err(err)
 	}
+	if e.DecorateSummary != nil {
+		e.DecorateSummary(ctx, ev, rep)
+	}
 	ev.Msg(logging.MessageSummary)
-}
-
-// coldStart reports the invocation's cold start flag; false outside an
-// invocation (tests, library use).
-func coldStart(ctx context.Context) bool {
-	inv, _ := logging.InvocationFrom(ctx)
-	return inv.ColdStart
 }

@@ -2,6 +2,7 @@ package janitor
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
@@ -15,6 +16,10 @@ type Result struct {
 	Attempts     int               `json:"attempts"`
 	Status       handshake.Status  `json:"status,omitempty"`
 	Error        string            `json:"error,omitempty"`
+
+	// Duration is how long the API call took (zero when none was made); it
+	// is logged, not part of the Report's JSON.
+	Duration time.Duration `json:"-"`
 }
 
 // Summary counts the Results of a Report by outcome.
@@ -88,6 +93,13 @@ type Report struct {
 	Results  []Result     `json:"results"`
 	Items    []ItemReport `json:"-"`
 	Warnings []string     `json:"warnings,omitempty"`
+
+	// What the summary line says of the Run beyond the counts: Mode is
+	// ModeItems or ModeSweep (empty when no Job ran), DryRunMode whether
+	// nothing was to be cancelled, Duration how long Run took.
+	Mode       string        `json:"-"`
+	DryRunMode bool          `json:"-"`
+	Duration   time.Duration `json:"-"`
 }
 
 // Failed reports whether any Result is failed: the invocation did not finish

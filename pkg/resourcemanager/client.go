@@ -14,18 +14,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
 // Options configure a Client. Zero values take the documented defaults.
 type Options struct {
-	Endpoint     string              // host or URL (see ParseEndpoint); default https://resourcemanager.aliyuncs.com
-	Credentials  CredentialsProvider // required unless every call carries WithCredentials
-	Timeout      time.Duration       // per attempt; default 5s
-	QPS          float64             // client-side rate limit, requests/s; default 10
-	MaxAttempts  int                 // per call, first attempt included; default 5, at most 20
-	SafetyMargin time.Duration       // no attempt starts with less time than this before the context's deadline; default Timeout
-	HTTPClient   *http.Client        // default: one tuned client (see newHTTPClient); one per process
+	Endpoint    string              // host or URL (see ParseEndpoint); default https://resourcemanager.aliyuncs.com
+	Credentials CredentialsProvider // required unless every call carries WithCredentials
+	Timeout     time.Duration       // per attempt; default 5s
+	QPS         float64             // client-side rate limit, requests/s; default 10
+	MaxAttempts int                 // per call, first attempt included; default 5, at most 20
+	HTTPClient  *http.Client        // default: one tuned client (see newHTTPClient); one per process
 }
 
 // Defaults of Options.
@@ -86,7 +86,6 @@ type Client struct {
 	hc          *http.Client
 	timeout     time.Duration
 	maxAttempts int
-	margin      time.Duration
 	limiter     *adaptiveLimiter
 	backoff     backoff
 	maxPages    int              // bound on a listing's pages
@@ -105,7 +104,6 @@ func New(opts Options) (*Client, error) {
 		creds:       opts.Credentials,
 		timeout:     opts.Timeout,
 		maxAttempts: opts.MaxAttempts,
-		margin:      opts.SafetyMargin,
 		backoff:     backoff{base: defaultBackoffBase, cap: defaultBackoffCap},
 		maxPages:    maxPages,
 		now:         time.Now,
@@ -121,12 +119,6 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("resourcemanager: MaxAttempts %d: want 1 to %d (0 for %d)", c.maxAttempts, maxMaxAttempts, DefaultMaxAttempts)
 	case c.maxAttempts == 0:
 		c.maxAttempts = DefaultMaxAttempts
-	}
-	switch {
-	case c.margin < 0:
-		return nil, fmt.Errorf("resourcemanager: SafetyMargin %v: want a positive duration (0 for the Timeout)", c.margin)
-	case c.margin == 0:
-		c.margin = c.timeout
 	}
 	qps := opts.QPS
 	switch {
@@ -280,7 +272,7 @@ func (c *Client) call(ctx context.Context, action string, params []param, out js
 			if ctx.Err() != nil {
 				return requestID, attempts, stopped(ctx, action, last)
 			}
-			// The limiter could not admit the request before the margin.
+			// The limiter could not admit the request in time.
 			return requestID, attempts, deadlineError(action, last)
 		}
 		creds, err := c.credentialsFor(ctx)
@@ -325,22 +317,30 @@ func (c *Client) call(ctx context.Context, action string, params []param, out js
 	return requestID, attempts, last
 }
 
-// waitTurn waits for the rate limiter, leaving at least the safety margin
-// before ctx's deadline when it admits the request.
+// waitTurn waits for the rate limiter, at most until the last moment the
+// deadline budget lets an attempt start.
 func (c *Client) waitTurn(ctx context.Context) (uint64, error) {
-	if dl, ok := ctx.Deadline(); ok {
-		wctx, cancel := context.WithDeadline(ctx, dl.Add(-c.margin))
+	if by, ok := c.budget(ctx).StartBy(); ok {
+		wctx, cancel := context.WithDeadline(ctx, by)
 		defer cancel()
 		return c.limiter.wait(wctx)
 	}
 	return c.limiter.wait(ctx)
 }
 
-// enoughTime reports whether, after waiting d, at least the safety margin
-// would be left before ctx's deadline.
+// enoughTime reports whether the deadline budget lets an attempt start
+// after waiting d.
 func (c *Client) enoughTime(ctx context.Context, d time.Duration) bool {
-	dl, ok := ctx.Deadline()
-	return !ok || time.Until(dl)-d >= c.margin
+	return c.budget(ctx).CanStart(time.Now().Add(d))
+}
+
+// budget is the invocation's deadline.Budget that ctx carries, or else one
+// built from ctx's deadline and the client's Timeout.
+func (c *Client) budget(ctx context.Context) deadline.Budget {
+	if b, ok := deadline.FromContext(ctx); ok {
+		return b
+	}
+	return deadline.For(ctx, c.timeout)
 }
 
 // stopped is the error of a call whose context ended between attempts.

@@ -212,7 +212,6 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"infinite QPS", Options{QPS: math.Inf(1)}, "QPS"},
 		{"negative attempts", Options{MaxAttempts: -1}, "MaxAttempts"},
 		{"too many attempts", Options{MaxAttempts: 1000}, "MaxAttempts"},
-		{"negative margin", Options{SafetyMargin: -time.Second}, "SafetyMargin"},
 		{"TLS verification off", Options{HTTPClient: insecure}, "InsecureSkipVerify"},
 	}
 	for _, tt := range bad {
@@ -227,7 +226,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.base != "https://resourcemanager.aliyuncs.com/?" || c.timeout != DefaultTimeout || c.maxAttempts != DefaultMaxAttempts || c.margin != DefaultTimeout || c.Rate() != DefaultQPS {
+	if c.base != "https://resourcemanager.aliyuncs.com/?" || c.timeout != DefaultTimeout || c.maxAttempts != DefaultMaxAttempts || c.Rate() != DefaultQPS {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 }

@@ -52,9 +52,6 @@ func fastClient(t *testing.T, endpoint string, opts Options) *Client {
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Second
 	}
-	if opts.SafetyMargin == 0 {
-		opts.SafetyMargin = 10 * time.Millisecond
-	}
 	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +280,7 @@ func TestEmuNoAttemptAfterDeadline(t *testing.T) {
 	e := newEmu(t, rmemu.Options{Faults: rmemu.Faults{Latency: 20 * time.Millisecond}})
 	id := e.seedOne(t, "h-Deadline00000001", "")
 	e.FailAlways(string(id))
-	c := fastClient(t, e.url, Options{MaxAttempts: 20, SafetyMargin: 30 * time.Millisecond})
+	c := fastClient(t, e.url, Options{MaxAttempts: 20, Timeout: 30 * time.Millisecond})
 	c.backoff = backoff{base: 10 * time.Millisecond, cap: 40 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 	defer cancel()
@@ -314,7 +311,7 @@ func TestEmuNoAttemptAfterDeadline(t *testing.T) {
 func TestEmuTooLittleTimeMakesNoCall(t *testing.T) {
 	e := newEmu(t, rmemu.Options{})
 	id := e.seedOne(t, "h-NoTime0000000001", "")
-	c := fastClient(t, e.url, Options{SafetyMargin: time.Second})
+	c := fastClient(t, e.url, Options{Timeout: time.Second}) // needs 2 s: the timeout and the reserve
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	res, err := c.CancelHandshake(ctx, id)
@@ -322,7 +319,7 @@ func TestEmuTooLittleTimeMakesNoCall(t *testing.T) {
 		t.Fatalf("err %v, %d attempts; want DeadlineExceeded and none", err, res.Attempts)
 	}
 	if n := e.Stats().Requests; n != 0 {
-		t.Fatalf("%d requests sent with less time left than the safety margin", n)
+		t.Fatalf("%d requests sent with less time left than the deadline budget allows", n)
 	}
 
 	canceled, cancel2 := context.WithCancel(context.Background())

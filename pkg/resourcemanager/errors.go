@@ -87,8 +87,8 @@ const (
 )
 
 // ErrDeadline is wrapped by the error of a call that ran out of time: the
-// context's deadline left less than the safety margin for another attempt
-// (or for the backoff before it), or came while an attempt was in flight.
+// deadline budget (pkg/deadline) let no other attempt start (or none after
+// the backoff before it), or the deadline came while an attempt was in flight.
 // When an attempt had failed before, the error wraps that failure too.
 var ErrDeadline = errors.New("resourcemanager: out of time before the context's deadline")
 
@@ -183,8 +183,8 @@ func IsRetryable(err error) bool {
 // ErrorCode returns a short stable word for err: the API's error code
 // ("HandshakeStatusMismatch", "Throttling.User", ...), "HTTP<status>" for an
 // API answer without one, or for failures without an answer
-// "DeadlineExceeded" (the context's deadline or the safety margin prevented
-// an attempt, or cut one short), "Timeout" (an attempt timed out),
+// "DeadlineExceeded" (the context's deadline or its budget prevented an
+// attempt, or cut one short), "Timeout" (an attempt timed out),
 // "NetworkError", "TLSError" (the endpoint's certificate failed
 // verification), "Canceled", "NoCredentials", "InvalidResponse",
 // "ClientError" (anything else); "" for nil.

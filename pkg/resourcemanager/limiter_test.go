@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -354,8 +355,9 @@ func TestLimiterTickedPacingKeepsTheRate(t *testing.T) {
 	l := newAdaptiveLimiter(qps, nil)
 	start := time.Now()
 	done := make(chan time.Time, workers*perWorker)
+	var wg sync.WaitGroup
 	for range workers {
-		go func() {
+		wg.Go(func() {
 			for range perWorker {
 				if _, err := l.wait(context.Background()); err != nil {
 					t.Error(err)
@@ -363,11 +365,18 @@ func TestLimiterTickedPacingKeepsTheRate(t *testing.T) {
 				}
 				done <- time.Now()
 			}
-		}()
+		})
 	}
+	// A worker that failed sent less than its share: the collection ends
+	// with the workers, not with a count it would never reach.
+	wg.Wait()
+	close(done)
 	var times []time.Time
-	for range workers * perWorker {
-		times = append(times, <-done)
+	for at := range done {
+		times = append(times, at)
+	}
+	if len(times) != workers*perWorker {
+		t.Fatalf("%d requests let through, want %d", len(times), workers*perWorker)
 	}
 	// However long the run took, it let no more through than the rate
 	// allows from the start: the one token a new limiter holds, and one

@@ -1,12 +1,25 @@
-// Package rmemu emulates the handshake part of the Alibaba Cloud Resource
-// Manager API (version 2020-03-31, RPC style) over HTTP, closely enough that
-// a client cannot tell it from the service: the same actions, parameters,
-// response shapes (JSON, or XML with Format=XML), error codes, HTTP statuses,
-// and the same request authentication (ACS3-HMAC-SHA256 and the older RPC
-// HMAC-SHA1 signature, STS security tokens, nonce replay protection).
+// Package rmemu is a local Alibaba Cloud Resource Manager, for anyone
+// testing Resource Directory automation: code that invites accounts, lists,
+// accepts, declines or cancels invitations (handshakes) can run against it
+// in a test or on a laptop, with no cloud account, and see the answers and
+// failures the service gives. handshake-janitor uses it for `make run`, its
+// tests and its benchmarks, but nothing in it is specific to that product.
+//
+// It serves the handshake part of the Resource Manager API (version
+// 2020-03-31, RPC style): InviteAccountToResourceDirectory,
+// ListHandshakesForResourceDirectory, GetHandshake, AcceptHandshake,
+// DeclineHandshake and CancelHandshake, closely enough that a client cannot
+// tell it from the service: the same parameters, response shapes (JSON, or
+// XML with Format=XML), error codes, HTTP statuses, and the same request
+// authentication (ACS3-HMAC-SHA256 and the older RPC HMAC-SHA1 signature, STS
+// security tokens, nonce replay protection). The official OpenAPI client
+// (darabonba-openapi) is tested against it; point any client at its URL
+// with the test credentials below.
 //
 // A Server is an http.Handler: serve it with httptest.NewServer in tests, in
-// process for local runs, or standalone with ListenAndServe. It also injects
+// process for local runs, or standalone with ListenAndServe (the `janitor
+// emulator` command does). Seed it with invitations in the API's own JSON
+// shape (LoadSeed, Seed) or generated ones (Generate). It also injects
 // faults (latency, a server-side rate limit, 5xx answers, scripted failures
 // per invitation, connections dropped after a cancel was applied) and records
 // every call for assertions (Calls, Stats).

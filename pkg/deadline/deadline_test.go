@@ -1,0 +1,152 @@
+package deadline_test
+
+import (
+	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
+)
+
+var d0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // the invocation's deadline
+
+func TestBudgetRules(t *testing.T) {
+	tests := []struct {
+		name                      string
+		apiTimeout                time.Duration
+		reserve                   time.Duration
+		startBy, cutOff, answerBy time.Time
+	}{
+		// R is T up to a second: the default API_TIMEOUT, 5 s.
+		{"default API timeout", 5 * time.Second, time.Second,
+			d0.Add(-6 * time.Second), d0.Add(-time.Second), d0.Add(-500 * time.Millisecond)},
+		// A short API timeout keeps a short reserve.
+		{"short API timeout", 500 * time.Millisecond, 500 * time.Millisecond,
+			d0.Add(-time.Second), d0.Add(-500 * time.Millisecond), d0.Add(-250 * time.Millisecond)},
+		{"API timeout of a minute", time.Minute, time.Second,
+			d0.Add(-61 * time.Second), d0.Add(-time.Second), d0.Add(-500 * time.Millisecond)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := deadline.New(d0, tt.apiTimeout)
+			if got := b.Reserve(); got != tt.reserve {
+				t.Errorf("Reserve = %v, want %v", got, tt.reserve)
+			}
+			if got, ok := b.StartBy(); !ok || !got.Equal(tt.startBy) {
+				t.Errorf("StartBy = %v %v, want %v", got, ok, tt.startBy)
+			}
+			if got, ok := b.CutOff(); !ok || !got.Equal(tt.cutOff) {
+				t.Errorf("CutOff = %v %v, want %v", got, ok, tt.cutOff)
+			}
+			if got, ok := b.AnswerBy(); !ok || !got.Equal(tt.answerBy) {
+				t.Errorf("AnswerBy = %v %v, want %v", got, ok, tt.answerBy)
+			}
+			// An attempt may start at StartBy, not a nanosecond later, and
+			// one started then ends by its timeout at the cut-off.
+			if !b.CanStart(tt.startBy) || b.CanStart(tt.startBy.Add(time.Nanosecond)) {
+				t.Errorf("CanStart around StartBy %v: want true at it, false after", tt.startBy)
+			}
+			if end := tt.startBy.Add(tt.apiTimeout); end.After(tt.cutOff) {
+				t.Errorf("an attempt started at StartBy ends at %v, after the cut-off %v", end, tt.cutOff)
+			}
+			if got := b.Grace(); !tt.cutOff.Add(got).Equal(tt.answerBy) {
+				t.Errorf("cut-off + Grace = %v, want AnswerBy %v", tt.cutOff.Add(got), tt.answerBy)
+			}
+		})
+	}
+}
+
+func TestBudgetWithoutADeadlineNeverStops(t *testing.T) {
+	b := deadline.For(context.Background(), 5*time.Second)
+	if _, ok := b.Deadline(); ok {
+		t.Error("Deadline reported for a context without one")
+	}
+	if !b.CanStart(time.Now().Add(24 * time.Hour)) {
+		t.Error("CanStart = false without a deadline")
+	}
+	for name, f := range map[string]func() (time.Time, bool){"StartBy": b.StartBy, "CutOff": b.CutOff, "AnswerBy": b.AnswerBy} {
+		if _, ok := f(); ok {
+			t.Errorf("%s reported a time without a deadline", name)
+		}
+	}
+}
+
+func TestBudgetTravelsInTheContext(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), d0)
+	defer cancel()
+	b := deadline.For(ctx, 2*time.Second)
+	if dl, ok := b.Deadline(); !ok || !dl.Equal(d0) {
+		t.Fatalf("For: deadline %v %v, want the context's %v", dl, ok, d0)
+	}
+	if _, ok := deadline.FromContext(ctx); ok {
+		t.Error("FromContext found a Budget in a context without one")
+	}
+	// The calls' context outlives an interruption and has the cut-off as
+	// its deadline; it still carries the invocation's Budget.
+	calls, cancelCalls := context.WithDeadline(context.WithoutCancel(deadline.NewContext(ctx, b)), d0.Add(-time.Second))
+	defer cancelCalls()
+	if got, ok := deadline.FromContext(calls); !ok || got != b {
+		t.Errorf("FromContext = %+v %v, want %+v", got, ok, b)
+	}
+}
+
+// TestReadmeStatesTheBudgetRulesInTheSameWords: the README's Outcomes
+// section repeats the rules of Budget's doc comment word for word, so the
+// two cannot drift apart.
+func TestReadmeStatesTheBudgetRulesInTheSameWords(t *testing.T) {
+	root, err := testbin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "deadline.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, decl := range f.Decls {
+		if g, ok := decl.(*ast.GenDecl); ok && g.Tok == token.TYPE && g.Specs[0].(*ast.TypeSpec).Name.Name == "Budget" {
+			doc := g.Doc.Text()
+			// The three rules (a list) and the paragraph on interruption.
+			start := strings.Index(doc, "  - ")
+			end := strings.Index(doc, " Without a deadline")
+			if start < 0 || end < start {
+				t.Fatalf("Budget's doc comment has lost its rules:\n%s", doc)
+			}
+			for part := range strings.SplitSeq(doc[start:end], "  - ") {
+				for para := range strings.SplitSeq(part, "\n\n") {
+					if words := normalize(para); words != "" {
+						rules = append(rules, words)
+					}
+				}
+			}
+		}
+	}
+	if len(rules) != 4 {
+		t.Fatalf("found %d rules in Budget's doc comment, want 3 and the interruption: %q", len(rules), rules)
+	}
+	text := normalize(string(readme))
+	for _, r := range rules {
+		if !strings.Contains(text, r) {
+			t.Errorf("README.md does not state this rule of deadline.Budget in the same words:\n%s", r)
+		}
+	}
+}
+
+// normalize reduces s to its words: Markdown's backticks and list marks and
+// line breaks do not count.
+func normalize(s string) string {
+	s = strings.ReplaceAll(s, "`", "")
+	s = strings.ReplaceAll(s, "\n  - ", " ")
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,174 @@
+package janitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+)
+
+// entry is one distinct invitation of a Job while the engine works on it.
+type entry struct {
+	id   handshake.ID // valid ID; empty when the input failed validation
+	res  Result
+	done bool
+}
+
+// plan is what a Job resolves to before any cancellation: the distinct
+// invitations in order, and which records named which of them.
+type plan struct {
+	entries  []*entry
+	items    []ItemReport
+	itemIdx  [][]int // for items[i], the indexes in entries of its IDs
+	warnings []string
+}
+
+// plan validates the Job and resolves it to distinct entries. Entries that
+// need no call (invalid, dry run, refused) are done when plan returns.
+func (e *Engine) plan(ctx context.Context, job Job, dry bool) (plan, error) {
+	if e.API == nil {
+		return refuse(job, errors.New("janitor: Engine.API is nil"))
+	}
+	if e.Concurrency < 0 || e.MaxCancellations < 0 || e.StaleAfter < 0 || e.APITimeout < 0 {
+		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s, APITimeout %s): want zero (default) or more",
+			e.Concurrency, e.MaxCancellations, e.StaleAfter, e.APITimeout))
+	}
+	if job.Sweep == nil {
+		return planItems(job.Items, dry), nil
+	}
+	if len(job.Items) > 0 {
+		return refuse(job, errors.New("janitor: a Job either names invitations (Items) or asks for a sweep, not both"))
+	}
+	p, err := e.planSweep(ctx, *job.Sweep, dry)
+	if err != nil {
+		return p, err
+	}
+	return p, p.guard(e.maxCancellations(), dry)
+}
+
+// refuse is the plan of a Job refused as a whole: every record goes back.
+func refuse(job Job, err error) (plan, error) {
+	var p plan
+	for _, it := range job.Items {
+		p.items = append(p.items, ItemReport{Key: it.Key, Redeliver: true, Err: errors.Join(it.Err, err)})
+		p.itemIdx = append(p.itemIdx, nil)
+	}
+	return p, err
+}
+
+// planItems validates and deduplicates the IDs the records name, in order of
+// first appearance.
+func planItems(items []Item, dry bool) plan {
+	var p plan
+	byRaw := make(map[string]int)
+	for _, it := range items {
+		ir := ItemReport{Key: it.Key, Err: it.Err, Redeliver: it.Err != nil}
+		var idx []int
+		if it.Err == nil {
+			seen := make(map[int]bool, len(it.IDs))
+			for _, raw := range it.IDs {
+				i, ok := byRaw[raw]
+				if !ok {
+					i = len(p.entries)
+					byRaw[raw] = i
+					p.entries = append(p.entries, newEntry(raw, dry))
+				}
+				if !seen[i] {
+					seen[i] = true
+					idx = append(idx, i)
+					ir.HandshakeIDs = append(ir.HandshakeIDs, p.entries[i].res.HandshakeID)
+				}
+			}
+		}
+		p.items = append(p.items, ir)
+		p.itemIdx = append(p.itemIdx, idx)
+	}
+	return p
+}
+
+// newEntry validates raw. An invalid ID is done: it costs no API call.
+func newEntry(raw string, dry bool) *entry {
+	id, err := handshake.ParseID(raw)
+	if err != nil {
+		return &entry{done: true, res: Result{
+			HandshakeID: displayID(raw),
+			Outcome:     handshake.OutcomeInvalid,
+			Error:       err.Error(),
+		}}
+	}
+	en := &entry{id: id, res: Result{HandshakeID: id.String()}}
+	if dry {
+		en.done = true
+		en.res.Outcome = handshake.OutcomeDryRun
+	}
+	return en
+}
+
+// displayID bounds what an invalid input puts into a Result and a log line:
+// a record can hold megabytes where an ID belongs.
+func displayID(raw string) string {
+	return cut(raw, 64)
+}
+
+// cut returns s when it is at most n bytes long, else its first n bytes
+// (less any partial rune) and "...".
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// guard is the blast-radius guard: a real sweep that selected more than
+// limit invitations cancels none of them, and the *GuardError makes the
+// invocation fail loudly.
+func (p *plan) guard(limit int, dry bool) error {
+	selected := len(p.entries)
+	if selected <= limit {
+		return nil
+	}
+	if dry {
+		// A dry run is never refused: it is how an operator reviews what a
+		// real run would do.
+		p.warnings = append(p.warnings, fmt.Sprintf("a real run would be refused: the sweep selected %d invitations, more than the limit of %d (MAX_CANCELLATIONS)", selected, limit))
+		return nil
+	}
+	// Refused: nothing was attempted, so the selected invitations are not
+	// failed; they are reported as what would have been cancelled, marked
+	// with the guard's code.
+	for _, en := range p.entries {
+		if en.done {
+			continue
+		}
+		en.done = true
+		en.res.Outcome = handshake.OutcomeDryRun
+		en.res.ErrorCode = CodeMaxCancellationsExceeded
+		en.res.Error = fmt.Sprintf("not cancelled: the sweep selected %d invitations, more than the limit of %d", selected, limit)
+	}
+	err := &GuardError{Selected: selected, Limit: limit}
+	p.warnings = append(p.warnings, err.Error())
+	return err
+}
+
+// report assembles the Report from the plan's entries.
+func (p plan) report() Report {
+	rep := Report{Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
+	for _, en := range p.entries {
+		rep.Results = append(rep.Results, en.res)
+		rep.Summary.add(en.res.Outcome)
+	}
+	for i, ir := range p.items {
+		for _, j := range p.itemIdx[i] {
+			if p.entries[j].res.Outcome.Redeliver() {
+				ir.Redeliver = true
+			}
+		}
+		rep.Items = append(rep.Items, ir)
+	}
+	return rep
+}
