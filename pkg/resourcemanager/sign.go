@@ -99,7 +99,8 @@ func canonicalRequest(req *http.Request) (canonical, signedHeaders string) {
 	if host == "" {
 		host = req.URL.Host
 	}
-	headers := map[string][]string{"host": {strings.TrimSpace(host)}}
+	headers := make(map[string][]string, len(req.Header)+1)
+	headers["host"] = []string{strings.TrimSpace(host)}
 	for k, vs := range req.Header {
 		name := strings.ToLower(k)
 		if !strings.HasPrefix(name, "x-acs-") && name != "content-type" {
@@ -113,26 +114,41 @@ func canonicalRequest(req *http.Request) (canonical, signedHeaders string) {
 	signedHeaders = strings.Join(names, ";")
 
 	var b strings.Builder
-	b.WriteString(req.Method + "\n")
-	b.WriteString(canonicalURI(req.URL.EscapedPath()) + "\n")
-	b.WriteString(canonicalQuery(parseQuery(req.URL.RawQuery)) + "\n")
+	b.Grow(1024)
+	for _, part := range []string{req.Method, canonicalURI(req.URL.EscapedPath()), canonicalQuery(parseQuery(req.URL.RawQuery))} {
+		b.WriteString(part)
+		b.WriteByte('\n')
+	}
 	for _, name := range names {
 		vs := headers[name]
 		slices.Sort(vs)
-		b.WriteString(name + ":" + strings.Join(vs, ",") + "\n")
+		b.WriteString(name)
+		b.WriteByte(':')
+		for i, v := range vs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(v)
+		}
+		b.WriteByte('\n')
 	}
-	b.WriteString("\n" + signedHeaders + "\n" + emptyPayloadHash)
+	b.WriteByte('\n')
+	b.WriteString(signedHeaders)
+	b.WriteByte('\n')
+	b.WriteString(emptyPayloadHash)
 	return b.String(), signedHeaders
 }
 
 // canonicalURI is the path as the official client writes it: "/" when
 // empty, and the RFC 3986 spellings of "+", "*" and "~".
 func canonicalURI(p string) string {
-	if p == "" {
+	if p == "" || p == "/" {
 		return "/"
 	}
-	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(p)
+	return uriReplacer.Replace(p)
 }
+
+var uriReplacer = strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~")
 
 // param is one query parameter.
 type param struct{ key, value string }
@@ -173,7 +189,9 @@ func canonicalQuery(params []param) string {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(escape(p.key) + "=" + escape(p.value))
+		b.WriteString(escape(p.key))
+		b.WriteByte('=')
+		b.WriteString(escape(p.value))
 	}
 	return b.String()
 }
@@ -184,19 +202,26 @@ func encodeQuery(params []param) string { return canonicalQuery(params) }
 // escape encodes s by RFC 3986: unreserved characters (A-Z a-z 0-9 - _ . ~)
 // as they are, every other byte as %XX with upper-case hex.
 func escape(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 || !unreserved(byte(r)) }) {
+		return s // the usual case: nothing to encode
+	}
 	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
+	b.Grow(3 * len(s))
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+		if c := s[i]; unreserved(c) {
 			b.WriteByte(c)
-		default:
+		} else {
 			b.WriteByte('%')
 			b.WriteByte(hexDigits[c>>4])
 			b.WriteByte(hexDigits[c&15])
 		}
 	}
 	return b.String()
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 // newNonce returns a fresh signature nonce: 128 random bits in hex. Every
