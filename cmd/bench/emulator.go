@@ -38,6 +38,8 @@ func cmdEmulator(args []string) error {
 	fs := flag.NewFlagSet("bench emulator", flag.ContinueOnError)
 	latency := fs.Duration("latency", 0, "added latency per answer")
 	rateLimit := fs.Float64("rate-limit", 0, "server-side limit in requests/s (0: none); beyond it, 400 Throttling.User")
+	rateBurst := fs.Int("rate-burst", 0, "requests the server-side limit lets through at once (0: one second's worth)")
+	throttleRate := fs.Float64("throttle-rate", 0, "fraction of requests answered 400 Throttling.User at random (a quota shared with others)")
 	generate := fs.Int("generate", 0, "invitations to generate")
 	stale := fs.Int("stale", 0, "of which stale Pending (the rest: 9 fresh Pending to 1 final)")
 	seed := fs.Uint64("seed", 1, "random seed (invitation IDs, faults)")
@@ -47,7 +49,7 @@ func cmdEmulator(args []string) error {
 	if *generate < 0 || *stale < 0 || *stale > *generate {
 		return fmt.Errorf("-generate %d -stale %d: want 0 <= stale <= generate", *generate, *stale)
 	}
-	faults := rmemu.Faults{Latency: *latency, RateLimit: *rateLimit}
+	faults := rmemu.Faults{Latency: *latency, RateLimit: *rateLimit, RateBurst: *rateBurst, ThrottleRate: *throttleRate}
 	if err := faults.Validate(); err != nil {
 		return err
 	}

@@ -7,11 +7,15 @@
 //
 //   - throughput: a sweep of 2,000 stale invitations through the engine,
 //     against the emulator in a process of its own with 20 ms of latency and
-//     a server-side limit of Q = 100 requests/s, at API_QPS=95 and 200;
-//     baseline: a sequential CancelHandshake loop through the same client;
+//     a server-side limit of Q = 100 requests/s (burst 5), at API_QPS=95 and
+//     200; and a sweep of 200 under a quota shared with others (no limit of
+//     the emulator's own, a fifth of the requests throttled at random,
+//     API_QPS=50, API_CONCURRENCY=4); baseline: a sequential
+//     CancelHandshake loop through the same client, in the same setting;
 //   - cost: CPU time of a `janitor sweep` process per cancelled invitation
 //     against a zero-latency emulator process (median of five rounds, also
-//     at GOMAXPROCS=1), and allocations and bytes per CancelHandshake
+//     at GOMAXPROCS=1), no more than the official client's loop in the same
+//     run, and allocations and bytes per CancelHandshake
 //     (testing.Benchmark); baseline: the same through the official OpenAPI
 //     client (linked into this program only); with -profile, CPU and
 //     allocation profiles of the client and of a whole engine sweep;

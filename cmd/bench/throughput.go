@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,21 +17,32 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
-// Figure 1: throughput against the service's rate limit.
+// Figure 1: throughput against the service's rate limit, and under a quota
+// shared with others.
 const (
 	tpQ       = 100 // the emulator's limit, requests/s: the physical limit here
+	tpBurst   = 5   // requests the emulator's limit lets through at once
 	tpStale   = 2000
 	tpLatency = 20 * time.Millisecond
 	// tpRunTimeout bounds one run; at Q a run takes about 21 s, the
 	// sequential baseline about 45 s.
 	tpRunTimeout = 150 * time.Second
+
+	// The shared quota: no limit of the emulator's own, but a fifth of
+	// the requests throttled at random (other users of the account).
+	sqThrottleRate = 0.2
+	sqStale        = 200
+	sqQPS          = 50
+	sqConcurrency  = 4
 )
 
 // tpRun is one run of figure 1.
 type tpRun struct {
 	wall      time.Duration
+	stale     int // invitations the run had to finish
 	cancelled int
 	failed    int
+	results   int // Results reported (the sweep's; the loop's calls)
 	requests  int // every request the emulator received (listing included)
 	throttled int // of which answered Throttling.User
 	rate      float64
@@ -43,6 +55,49 @@ func (r tpRun) throttledPct() float64 {
 		return 0
 	}
 	return 100 * float64(r.throttled) / float64(r.requests)
+}
+
+// lost is how many of the stale invitations ended neither cancelled nor
+// failed (to be retried): none may.
+func (r tpRun) lost() int { return r.stale - r.cancelled - r.failed }
+
+// tpSetting is the emulator and the configuration of one run.
+type tpSetting struct {
+	stale       int
+	emulator    []string // flags of `bench emulator` beside -generate, -stale, -seed
+	qps         float64
+	concurrency int // API_CONCURRENCY; 0 for the default
+}
+
+// limited is the setting of the service-limit runs at API_QPS=qps.
+func limited(qps float64) tpSetting {
+	return tpSetting{stale: tpStale, qps: qps, emulator: []string{
+		"-latency", tpLatency.String(), "-rate-limit", strconv.Itoa(tpQ), "-rate-burst", strconv.Itoa(tpBurst)}}
+}
+
+// shared is the setting of the shared-quota run.
+func shared() tpSetting {
+	return tpSetting{stale: sqStale, qps: sqQPS, concurrency: sqConcurrency, emulator: []string{
+		"-latency", tpLatency.String(), "-throttle-rate", strconv.FormatFloat(sqThrottleRate, 'f', -1, 64)}}
+}
+
+func (st tpSetting) env() map[string]string {
+	env := map[string]string{
+		config.EnvAPIQPS:           strconv.FormatFloat(st.qps, 'f', -1, 64),
+		config.EnvMaxCancellations: strconv.Itoa(st.stale),
+	}
+	if st.concurrency > 0 {
+		env[config.EnvAPIConcurrency] = strconv.Itoa(st.concurrency)
+	}
+	return env
+}
+
+// start starts the emulator of st, seeded.
+func (st tpSetting) start(ctx context.Context, seed int) (*emulator, error) {
+	return startEmulator(ctx, append(slices.Clone(st.emulator),
+		"-generate", strconv.Itoa(st.stale),
+		"-stale", strconv.Itoa(st.stale),
+		"-seed", strconv.Itoa(seed))...)
 }
 
 // newHandler builds the function's handler (client and engine) the way the
@@ -71,30 +126,17 @@ func newHandler(endpoint string, env map[string]string) (*handler.Handler, *reso
 	return h, client, nil
 }
 
-// tpEmulator starts the emulator of figure 1.
-func tpEmulator(ctx context.Context, seed int) (*emulator, error) {
-	return startEmulator(ctx,
-		"-latency", tpLatency.String(),
-		"-rate-limit", strconv.Itoa(tpQ),
-		"-generate", strconv.Itoa(tpStale),
-		"-stale", strconv.Itoa(tpStale),
-		"-seed", strconv.Itoa(seed))
-}
-
-// tpSweep runs a sweep through the engine with API_QPS=qps and the guard
-// raised to fit.
-func tpSweep(ctx context.Context, qps float64, seed int) (tpRun, error) {
+// tpSweep runs a sweep through the engine, as the function does, in
+// setting st.
+func tpSweep(ctx context.Context, st tpSetting, seed int) (tpRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, tpRunTimeout)
 	defer cancel()
-	emu, err := tpEmulator(ctx, seed)
+	emu, err := st.start(ctx, seed)
 	if err != nil {
 		return tpRun{}, err
 	}
 	defer emu.Close()
-	h, client, err := newHandler(emu.Endpoint, map[string]string{
-		config.EnvAPIQPS:           strconv.FormatFloat(qps, 'f', -1, 64),
-		config.EnvMaxCancellations: strconv.Itoa(tpStale),
-	})
+	h, client, err := newHandler(emu.Endpoint, st.env())
 	if err != nil {
 		return tpRun{}, err
 	}
@@ -105,27 +147,27 @@ func tpSweep(ctx context.Context, qps float64, seed int) (tpRun, error) {
 	if err != nil {
 		return tpRun{}, fmt.Errorf("sweep: %w", err)
 	}
-	st, err := emu.Stats(ctx)
+	es, err := emu.Stats(ctx)
 	if err != nil {
 		return tpRun{}, err
 	}
 	return tpRun{
-		wall: wall, cancelled: rep.Summary.Cancelled, failed: rep.Summary.Failed,
-		requests: st.Requests, throttled: st.Throttled, rate: client.Rate(),
+		wall: wall, stale: st.stale, cancelled: rep.Summary.Cancelled, failed: rep.Summary.Failed, results: len(rep.Results),
+		requests: es.Requests, throttled: es.Throttled, rate: client.Rate(),
 	}, nil
 }
 
 // tpLoop is the baseline: list, then call CancelHandshake once per stale
-// invitation, one after the other, through the same client (API_QPS=qps).
-func tpLoop(ctx context.Context, qps float64, seed int) (tpRun, error) {
+// invitation, one after the other, through the same client, in setting st.
+func tpLoop(ctx context.Context, st tpSetting, seed int) (tpRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, tpRunTimeout)
 	defer cancel()
-	emu, err := tpEmulator(ctx, seed)
+	emu, err := st.start(ctx, seed)
 	if err != nil {
 		return tpRun{}, err
 	}
 	defer emu.Close()
-	_, client, err := newHandler(emu.Endpoint, map[string]string{config.EnvAPIQPS: strconv.FormatFloat(qps, 'f', -1, 64)})
+	_, client, err := newHandler(emu.Endpoint, st.env())
 	if err != nil {
 		return tpRun{}, err
 	}
@@ -144,8 +186,9 @@ func tpLoop(ctx context.Context, qps float64, seed int) (tpRun, error) {
 			ids = append(ids, id)
 		}
 	}
-	run := tpRun{}
+	run := tpRun{stale: st.stale}
 	for _, id := range ids {
+		run.results++
 		if _, err := client.CancelHandshake(ctx, id); err != nil {
 			run.failed++
 			continue
@@ -153,37 +196,40 @@ func tpLoop(ctx context.Context, qps float64, seed int) (tpRun, error) {
 		run.cancelled++
 	}
 	run.wall = time.Since(start)
-	st, err := emu.Stats(ctx)
+	es, err := emu.Stats(ctx)
 	if err != nil {
 		return tpRun{}, err
 	}
-	run.requests, run.throttled, run.rate = st.Requests, st.Throttled, client.Rate()
+	run.requests, run.throttled, run.rate = es.Requests, es.Throttled, client.Rate()
 	return run, nil
+}
+
+func logRun(r tpRun) {
+	logf("  %d cancelled in %v (%.1f/s), %d failed, %d requests, %d throttled, client rate at the end %.1f/s",
+		r.cancelled, r.wall.Round(time.Millisecond), r.perSecond(), r.failed, r.requests, r.throttled, r.rate)
 }
 
 // benchThroughput measures figure 1.
 func benchThroughput(ctx context.Context, res *results) error {
-	logf("throughput: sequential loop (baseline), %d invitations, Q=%d/s, latency %v", tpStale, tpQ, tpLatency)
-	base, err := tpLoop(ctx, 95, 11)
+	logf("throughput: sequential loop (baseline), %d invitations, Q=%d/s (burst %d), latency %v", tpStale, tpQ, tpBurst, tpLatency)
+	base, err := tpLoop(ctx, limited(95), 11)
 	if err != nil {
 		return fmt.Errorf("throughput baseline: %w", err)
 	}
-	logf("  %d cancelled in %v (%.1f/s), %d failed, %d requests, %d throttled",
-		base.cancelled, base.wall.Round(time.Millisecond), base.perSecond(), base.failed, base.requests, base.throttled)
+	logRun(base)
 	for i, sc := range []struct {
 		qps                    float64
 		fraction, throttledPct float64
 	}{
 		{95, 0.90, 1},
-		{200, 0.85, 5},
+		{200, 0.90, 5},
 	} {
 		logf("throughput: engine sweep, API_QPS=%g", sc.qps)
-		run, err := tpSweep(ctx, sc.qps, 12+i)
+		run, err := tpSweep(ctx, limited(sc.qps), 12+i)
 		if err != nil {
 			return fmt.Errorf("throughput API_QPS=%g: %w", sc.qps, err)
 		}
-		logf("  %d cancelled in %v (%.1f/s), %d failed, %d requests, %d throttled, client rate at the end %.1f/s",
-			run.cancelled, run.wall.Round(time.Millisecond), run.perSecond(), run.failed, run.requests, run.throttled, run.rate)
+		logRun(run)
 		if run.failed > 0 || run.cancelled != tpStale {
 			res.notef("throughput API_QPS=%g: %d of %d cancelled, %d failed", sc.qps, run.cancelled, tpStale, run.failed)
 		}
@@ -193,5 +239,29 @@ func benchThroughput(ctx context.Context, res *results) error {
 		res.add(Figure{Name: p + "fraction_of_q", Value: run.perSecond() / tpQ, Unit: "Q", Target: ptr(sc.fraction), Better: higher, Baseline: ptr(base.perSecond() / tpQ)})
 		res.add(Figure{Name: p + "throttled_responses", Value: run.throttledPct(), Unit: "%", Target: ptr(sc.throttledPct), Better: lower, Baseline: ptr(base.throttledPct())})
 	}
+
+	st := shared()
+	logf("throughput: shared quota, %d invitations, %.0f%% throttled at random, latency %v, API_QPS=%g, API_CONCURRENCY=%d: sequential loop (baseline)",
+		sqStale, 100*sqThrottleRate, tpLatency, st.qps, st.concurrency)
+	sbase, err := tpLoop(ctx, st, 21)
+	if err != nil {
+		return fmt.Errorf("shared quota baseline: %w", err)
+	}
+	logRun(sbase)
+	logf("throughput: shared quota, engine sweep")
+	run, err := tpSweep(ctx, st, 22)
+	if err != nil {
+		return fmt.Errorf("shared quota: %w", err)
+	}
+	logRun(run)
+	if run.results != sqStale {
+		res.notef("shared quota: %d Results for %d stale invitations", run.results, sqStale)
+	}
+	const p = "throughput.shared_quota."
+	res.add(Figure{Name: p + "wall_time", Value: run.wall.Seconds(), Unit: "s", Better: lower, Baseline: ptr(sbase.wall.Seconds())})
+	res.add(Figure{Name: p + "cancels_per_second", Value: run.perSecond(), Unit: "1/s", Better: higher, Baseline: ptr(sbase.perSecond())})
+	res.add(Figure{Name: p + "fraction_of_api_qps", Value: run.perSecond() / st.qps, Unit: "API_QPS", Target: ptr(0.5), Better: higher, Baseline: ptr(sbase.perSecond() / st.qps)})
+	res.add(Figure{Name: p + "failed", Value: float64(run.failed), Unit: "invitations", Better: lower, Baseline: ptr(float64(sbase.failed))})
+	res.add(Figure{Name: p + "lost", Value: float64(run.lost()), Unit: "invitations", Target: ptr(0), Better: lower, Baseline: ptr(float64(sbase.lost()))})
 	return nil
 }

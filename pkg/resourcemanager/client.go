@@ -3,8 +3,6 @@ package resourcemanager
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
@@ -28,7 +25,7 @@ type Options struct {
 	Timeout     time.Duration       // per attempt; default 5s
 	QPS         float64             // client-side rate limit, requests/s; default 10
 	MaxAttempts int                 // per call, first attempt included; default 5, at most 20
-	HTTPClient  *http.Client        // default: one tuned client (connect, TLS and response-header timeouts set)
+	HTTPClient  *http.Client        // default: one tuned client (see newHTTPClient); one per process
 }
 
 // Defaults of Options.
@@ -44,15 +41,29 @@ const (
 	// maxResponseBytes bounds what is read of an answer; a page of 100
 	// invitations is about 50 KB.
 	maxResponseBytes = 4 << 20
+	// maxResponseHeaderBytes bounds an answer's header; the API's are
+	// well under a kilobyte.
+	maxResponseHeaderBytes = 64 << 10
+	// maxIdleConnsPerHost is the connections kept open for reuse: at
+	// least as many as calls run at once (API_CONCURRENCY, at most
+	// config.MaxAPIConcurrency, checked by a test), so that a steady
+	// sweep never opens a connection per call.
+	maxIdleConnsPerHost = 64
+	// idleConnTimeout: servers and load balancers close idle connections
+	// on their own schedule, and a function instance may be frozen
+	// between invocations for longer; an older one is not reused.
+	idleConnTimeout = 30 * time.Second
 
 	pageSize = 100
-	maxPages = 1000 // 100,000 invitations: far beyond any directory's
+	// maxPages bounds a listing (1,000,000 invitations, far beyond any
+	// directory's): past it, the listing fails rather than stopping
+	// quietly with part of the directory.
+	maxPages = 10000
 )
 
 // The API actions.
 const (
 	actionCancel = "CancelHandshake"
-	actionGet    = "GetHandshake"
 	actionList   = "ListHandshakesForResourceDirectory"
 )
 
@@ -77,6 +88,7 @@ type Client struct {
 	maxAttempts int
 	limiter     *adaptiveLimiter
 	backoff     backoff
+	maxPages    int              // bound on a listing's pages
 	now         func() time.Time // x-acs-date
 }
 
@@ -93,6 +105,7 @@ func New(opts Options) (*Client, error) {
 		timeout:     opts.Timeout,
 		maxAttempts: opts.MaxAttempts,
 		backoff:     backoff{base: defaultBackoffBase, cap: defaultBackoffCap},
+		maxPages:    maxPages,
 		now:         time.Now,
 	}
 	switch {
@@ -121,7 +134,7 @@ func New(opts Options) (*Client, error) {
 		}
 		c.hc = opts.HTTPClient
 	} else {
-		c.hc = newHTTPClient(ep, c.timeout, http.ProxyFromEnvironment)
+		c.hc = newHTTPClient(c.timeout, http.ProxyFromEnvironment)
 	}
 	return c, nil
 }
@@ -133,35 +146,30 @@ func insecure(hc *http.Client) bool {
 	return ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify
 }
 
-// newHTTPClient returns the one client every call reuses: keep-alive
-// connections, and a bound on every phase (connect, TLS handshake, the
-// whole attempt by its context). Its transport is this package's own
-// (transport.go), unless the environment names a proxy for the endpoint:
-// then http.Transport, which speaks to proxies.
-func newHTTPClient(ep *url.URL, timeout time.Duration, proxy func(*http.Request) (*url.URL, error)) *http.Client {
+// newHTTPClient returns the client every call of a Client reuses, over one
+// http.Transport whatever the route (direct, or through the proxy that
+// proxy names: in production, the environment's): keep-alive connections
+// enough for every call in flight, a bound on every phase (connect, TLS
+// handshake, waiting for the answer's header, and the whole attempt by its
+// context), a bound on the header's size, TLS 1.2 at least with the
+// certificate verified, and no redirects: they are not part of the API,
+// and a signed request is not replayed elsewhere.
+func newHTTPClient(timeout time.Duration, proxy func(*http.Request) (*url.URL, error)) *http.Client {
 	connect := min(connectTimeout, timeout)
-	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	// Redirects are not part of the API; a signed request is not replayed
-	// elsewhere.
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if p, err := proxy(&http.Request{URL: ep}); err == nil && p == nil {
-		return &http.Client{Transport: newTransport(dialer, tlsConfig, connect), CheckRedirect: noRedirect}
-	}
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 proxy,
-			DialContext:           dialer.DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          64,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   connect,
-			ResponseHeaderTimeout: timeout,
-			ExpectContinueTimeout: time.Second,
-			TLSClientConfig:       tlsConfig,
+			Proxy:                  proxy,
+			DialContext:            (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:      true,
+			MaxIdleConns:           maxIdleConnsPerHost,
+			MaxIdleConnsPerHost:    maxIdleConnsPerHost,
+			IdleConnTimeout:        idleConnTimeout,
+			TLSHandshakeTimeout:    connect,
+			ResponseHeaderTimeout:  timeout,
+			MaxResponseHeaderBytes: maxResponseHeaderBytes,
+			TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 		},
-		CheckRedirect: noRedirect,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 
@@ -169,37 +177,16 @@ func newHTTPClient(ep *url.URL, timeout time.Duration, proxy func(*http.Request)
 // second: the configured QPS, or less after the service throttled.
 func (c *Client) Rate() float64 { return c.limiter.rate() }
 
-// handshakeResponse is the answer of CancelHandshake and GetHandshake.
+// handshakeResponse is the answer of CancelHandshake.
 type handshakeResponse struct {
-	RequestID string              `json:"RequestId" xml:"RequestId"`
-	Handshake handshake.Handshake `json:"Handshake" xml:"Handshake"`
+	RequestID string
+	Handshake handshake.Handshake
 }
 
 // listResponse is the answer of ListHandshakesForResourceDirectory.
 type listResponse struct {
-	RequestID  string `json:"RequestId" xml:"RequestId"`
-	PageNumber int    `json:"PageNumber" xml:"PageNumber"`
-	PageSize   int    `json:"PageSize" xml:"PageSize"`
-	TotalCount int    `json:"TotalCount" xml:"TotalCount"`
-	Handshakes struct {
-		Handshake []handshake.Handshake `json:"Handshake" xml:"Handshake"`
-	} `json:"Handshakes" xml:"Handshakes"`
-
-	// wire is decodeJSON's scratch list, kept with its capacity for the
-	// next page.
-	wire []handshake.Wire
-}
-
-// reset empties r for the next page, keeping the capacity of its lists:
-// the invitations of a page are yielded by value, so its arrays can hold
-// the next page's.
-func (r *listResponse) reset() {
-	// Zeroed: decoders fill elements in place, and what one leaves out
-	// must not be the last page's.
-	clear(r.Handshakes.Handshake[:cap(r.Handshakes.Handshake)])
-	list, wire := r.Handshakes.Handshake[:0], r.wire[:0]
-	*r = listResponse{wire: wire}
-	r.Handshakes.Handshake = list
+	RequestID  string
+	Handshakes []handshake.Handshake
 }
 
 // CancelHandshake cancels one invitation. A 409 HandshakeStatusMismatch
@@ -207,22 +194,13 @@ func (r *listResponse) reset() {
 // (Attempts > 1) that may be this call's own earlier attempt having
 // succeeded without its answer arriving.
 func (c *Client) CancelHandshake(ctx context.Context, id handshake.ID) (Result, error) {
-	return c.handshakeCall(ctx, actionCancel, id)
-}
-
-// GetHandshake reads one invitation.
-func (c *Client) GetHandshake(ctx context.Context, id handshake.ID) (Result, error) {
-	return c.handshakeCall(ctx, actionGet, id)
-}
-
-func (c *Client) handshakeCall(ctx context.Context, action string, id handshake.ID) (Result, error) {
 	// handshake.ID is validated by construction, except the zero value.
 	if id == "" {
-		return Result{}, fmt.Errorf("resourcemanager: %s: %w \"\": want \"h-\" followed by 16 letters or digits", action, handshake.ErrInvalidID)
+		return Result{}, fmt.Errorf("resourcemanager: %s: %w \"\": want \"h-\" followed by 16 letters or digits", actionCancel, handshake.ErrInvalidID)
 	}
 	var out handshakeResponse
 	params := []param{{"Format", "JSON"}, {"HandshakeId", string(id)}}
-	rid, attempts, err := c.call(ctx, action, params, &out)
+	rid, attempts, err := c.call(ctx, actionCancel, params, &out)
 	if err != nil {
 		return Result{RequestID: rid, Attempts: attempts}, err
 	}
@@ -233,41 +211,44 @@ func (c *Client) handshakeCall(ctx context.Context, action string, id handshake.
 }
 
 // Handshakes iterates over every invitation of the caller's resource
-// directory, page by page (PageSize 100), holding one page in memory. It
-// stops after a short page or once TotalCount invitations were read; an
-// error ends the iteration after being yielded once.
+// directory, page by page (PageSize 100), holding one page in memory.
+//
+// It stops after a short or empty page. TotalCount is not trusted to end a
+// listing (an answer may leave it out, or count fewer than there are): a
+// full page is followed by the next one whatever it says. A listing longer
+// than maxPages pages fails rather than being cut short. An error ends the
+// iteration after being yielded once.
 func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, error] {
 	return func(yield func(handshake.Handshake, error) bool) {
-		seen := 0
-		var out listResponse
-		for page := 1; page <= maxPages; page++ {
-			out.reset()
+		for page := 1; page <= c.maxPages; page++ {
+			var out listResponse
 			params := []param{{"Format", "JSON"}, {"PageNumber", strconv.Itoa(page)}, {"PageSize", strconv.Itoa(pageSize)}}
 			if _, _, err := c.call(ctx, actionList, params, &out); err != nil {
 				yield(handshake.Handshake{}, fmt.Errorf("listing handshakes, page %d: %w", page, err))
 				return
 			}
-			list := out.Handshakes.Handshake
-			for _, h := range list {
+			for _, h := range out.Handshakes {
 				if !yield(h, nil) {
 					return
 				}
 			}
-			seen += len(list)
-			if len(list) < pageSize || seen >= out.TotalCount {
+			if len(out.Handshakes) < pageSize {
 				return
 			}
 		}
-		yield(handshake.Handshake{}, fmt.Errorf("resourcemanager: %s: more than %d pages of %d; stopped", actionList, maxPages, pageSize))
+		yield(handshake.Handshake{}, fmt.Errorf("resourcemanager: %s: %w: more than %d pages of %d", actionList, ErrListingTooLong, c.maxPages, pageSize))
 	}
 }
+
+// ErrListingTooLong is wrapped by the error ending a listing that went on
+// past its bound on pages (a service that keeps answering full pages): the
+// listing fails rather than acting on part of the directory.
+var ErrListingTooLong = errors.New("listing too long")
 
 // call sends one API call, retrying what is retryable, and decodes the
 // answer into out. It returns the answer's request ID (the error's, on an
 // API error) and the number of requests sent.
-func (c *Client) call(ctx context.Context, action string, params []param, out any) (requestID string, attempts int, err error) {
-	c.limiter.enter()
-	defer c.limiter.leave()
+func (c *Client) call(ctx context.Context, action string, params []param, out jsonDecoder) (requestID string, attempts int, err error) {
 	target := c.base + encodeQuery(params)
 	var last error
 	for attempts < c.maxAttempts {
@@ -305,7 +286,7 @@ func (c *Client) call(ctx context.Context, action string, params []param, out an
 		rid, err := c.attempt(ctx, action, target, creds, out)
 		requestID = rid
 		if err == nil {
-			c.limiter.onSuccess()
+			c.limiter.onSuccess(epoch)
 			return requestID, attempts, nil
 		}
 		prev := last
@@ -315,7 +296,7 @@ func (c *Client) call(ctx context.Context, action string, params []param, out an
 			if apiErr.throttled() {
 				c.limiter.onThrottle(epoch)
 			} else {
-				c.limiter.onSuccess() // the service answered without pushing back
+				c.limiter.onSuccess(epoch) // the service answered without pushing back
 			}
 			if !apiErr.retryable() {
 				return requestID, attempts, err
@@ -395,7 +376,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // attempt sends one signed request and reads its answer. It returns the
 // answer's request ID when known.
-func (c *Client) attempt(ctx context.Context, action, target string, creds Credentials, out any) (string, error) {
+func (c *Client) attempt(ctx context.Context, action, target string, creds Credentials, out jsonDecoder) (string, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := newRequest(actx, target, action)
@@ -405,108 +386,35 @@ func (c *Client) attempt(ctx context.Context, action, target string, creds Crede
 	if err := sign(req, creds, formatDate(c.now()), newNonce()); err != nil {
 		return "", err
 	}
-	resp, err := c.send(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		return "", transportFailure(ctx, actx, action, err)
 	}
+	// Closed before its end (an answer over the limit), the body's
+	// connection is closed (under HTTP/2, its stream reset), not drained
+	// for reuse.
 	defer resp.Body.Close()
-	body, err := readBody(resp.Body, resp.ContentLength)
-	// Decoding copies what it keeps: the buffer can serve the next answer.
-	defer releaseBody(body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	rid := resp.Header.Get("X-Acs-Request-Id")
 	if err != nil {
 		return rid, transportFailure(ctx, actx, action, err)
 	}
+	tooLarge := len(body) > maxResponseBytes
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := parseAPIError(action, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header, body)
+		// The status classifies the answer even when its body is cut.
+		e := parseAPIError(action, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header, body[:min(len(body), maxResponseBytes)])
 		e.scrub(creds)
 		return e.RequestID, e
 	}
-	if len(body) > maxResponseBytes {
+	if tooLarge {
 		return rid, &responseError{action: action, err: fmt.Errorf("answer larger than %d bytes", maxResponseBytes)}
 	}
-	if isXML(resp.Header.Get("Content-Type")) {
-		err = xml.Unmarshal(body, out)
-	} else if d, ok := out.(jsonDecoder); ok {
-		err = d.decodeJSON(body)
-	} else {
-		err = json.Unmarshal(body, out)
-	}
-	if err != nil {
+	// Every request asks for JSON (Format=JSON, Accept: application/json);
+	// only error answers may come as XML (errors.go).
+	if err := out.decodeJSON(body); err != nil {
 		return rid, &responseError{action: action, err: err}
 	}
 	return rid, nil
-}
-
-// send sends one request. Through the package's own transport it goes
-// straight to it: http.Client would add nothing but a copy of the headers
-// (kept for redirects, which are not followed anyway).
-func (c *Client) send(req *http.Request) (*http.Response, error) {
-	if t, ok := c.hc.Transport.(*transport); ok && c.hc.Jar == nil && c.hc.Timeout == 0 {
-		return t.RoundTrip(req)
-	}
-	return c.hc.Do(req)
-}
-
-// readBody reads an answer's body, at most maxResponseBytes+1 bytes (one
-// more than allowed, so that an oversized answer is told from one of the
-// limit's size). When the length is announced, the buffer is sized for it
-// at once rather than grown by io.ReadAll.
-func readBody(r io.Reader, length int64) ([]byte, error) {
-	size := int64(512)
-	if length >= 0 && length <= maxResponseBytes {
-		size = length + 1 // room to see the end without growing
-	}
-	var b []byte
-	if size > minPooledBody {
-		if p, ok := bodyPool.Get().(*[]byte); ok {
-			if int64(cap(*p)) >= size {
-				b = (*p)[:0]
-			} else {
-				bodyPool.Put(p)
-			}
-		}
-	}
-	if b == nil {
-		b = make([]byte, 0, size)
-	}
-	for empty := 0; int64(len(b)) <= maxResponseBytes; {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):min(cap(b), maxResponseBytes+1)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if empty = empty + 1; n > 0 {
-			empty = 0
-		} else if empty >= 100 {
-			return b, io.ErrNoProgress
-		}
-	}
-	return b, nil
-}
-
-// Large answers (pages of a listing, some 50 KB each) are read into
-// buffers kept for the next page: a sweep over a large directory would
-// otherwise allocate, and leave to the collector, one such buffer per page.
-var bodyPool sync.Pool // of *[]byte
-
-// Sizes of the buffers bodyPool keeps.
-const (
-	minPooledBody = 8 << 10
-	maxPooledBody = 256 << 10
-)
-
-// releaseBody gives a buffer from readBody back, once nothing refers to it.
-func releaseBody(b []byte) {
-	if c := cap(b); c > minPooledBody && c <= maxPooledBody {
-		bodyPool.Put(&b)
-	}
 }
 
 // newRequest builds the unsigned request of one attempt: POST to target
@@ -517,13 +425,10 @@ func newRequest(ctx context.Context, target, action string) (*http.Request, erro
 	if err != nil {
 		return nil, fmt.Errorf("resourcemanager: %s: %w", action, err)
 	}
-	h := make(http.Header, 12)
-	v := []string{"application/json", userAgent, action, apiVersion}
-	h["Accept"] = v[0:1:1]
-	h["User-Agent"] = v[1:2:2]
-	h[hdrAction] = v[2:3:3]
-	h[hdrVersion] = v[3:4:4]
-	req.Header = h
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set(hdrAction, action)
+	req.Header.Set(hdrVersion, apiVersion)
 	return req, nil
 }
 

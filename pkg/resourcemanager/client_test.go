@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/iotest"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -73,24 +76,28 @@ func TestClientSendsASignedRPCRequest(t *testing.T) {
 	}
 }
 
-func TestClientReadsXMLAnswers(t *testing.T) {
+func TestClientReadsXMLErrors(t *testing.T) {
 	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/xml;charset=utf-8")
-		if r.Header.Get("X-Acs-Action") == actionGet {
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><GetHandshakeResponse><RequestId>R-X</RequestId><Handshake><HandshakeId>h-abcdEFGH12345678</HandshakeId><Status>Pending</Status><ExpireTime>2024-01-16T03:04:05Z</ExpireTime></Handshake></GetHandshakeResponse>`)
-			return
-		}
 		w.WriteHeader(http.StatusConflict)
 		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>R-E</RequestId><HostId>resourcemanager.aliyuncs.com</HostId><Code>HandshakeStatusMismatch</Code><Message>The invitation is invalid.</Message><Recommend>r</Recommend></Error>`)
 	})
 	c := fastClient(t, s.URL, Options{})
-	res, err := c.GetHandshake(context.Background(), testID)
-	if err != nil || res.RequestID != "R-X" || res.Handshake.Status != handshake.StatusPending || res.Handshake.ExpireTime.IsZero() {
-		t.Fatalf("GetHandshake = %+v, %v", res, err)
-	}
-	res, err = c.CancelHandshake(context.Background(), testID)
+	res, err := c.CancelHandshake(context.Background(), testID)
 	if !IsStatusMismatch(err) || res.RequestID != "R-E" {
 		t.Fatalf("CancelHandshake = %+v, %v; want the XML 409", res, err)
+	}
+}
+
+func TestClientRefusesASuccessThatIsNotJSON(t *testing.T) {
+	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><CancelHandshakeResponse><RequestId>R-X</RequestId></CancelHandshakeResponse>`)
+	})
+	c := fastClient(t, s.URL, Options{})
+	_, err := c.CancelHandshake(context.Background(), testID)
+	if ErrorCode(err) != "InvalidResponse" {
+		t.Fatalf("err %v (code %q), want InvalidResponse: every request asks for JSON", err, ErrorCode(err))
 	}
 }
 
@@ -123,7 +130,7 @@ func TestClientNetworkErrorsAreRetried(t *testing.T) {
 	url := s.URL
 	s.Close() // nothing listens there any more
 	c := fastClient(t, url, Options{MaxAttempts: 3})
-	res, err := c.GetHandshake(context.Background(), testID)
+	res, err := c.CancelHandshake(context.Background(), testID)
 	if ErrorCode(err) != "NetworkError" || !IsRetryable(err) || res.Attempts != 3 {
 		t.Fatalf("err %v (code %q) after %d attempts", err, ErrorCode(err), res.Attempts)
 	}
@@ -137,7 +144,7 @@ func TestClientUnreadableAnswerIsNotRetried(t *testing.T) {
 		io.WriteString(w, `{"RequestId": "R", "Handshake": `)
 	})
 	c := fastClient(t, s.URL, Options{})
-	_, err := c.GetHandshake(context.Background(), testID)
+	_, err := c.CancelHandshake(context.Background(), testID)
 	if ErrorCode(err) != "InvalidResponse" || IsRetryable(err) || n.Load() != 1 {
 		t.Fatalf("err %v (code %q), %d requests", err, ErrorCode(err), n.Load())
 	}
@@ -168,7 +175,7 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
 	})
 	c := fastClient(t, s.URL, Options{})
-	_, err := c.GetHandshake(context.Background(), testID)
+	_, err := c.CancelHandshake(context.Background(), testID)
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusTemporaryRedirect || elsewhere.Load() != 0 {
 		t.Fatalf("err %v, %d requests elsewhere; want the 307 reported and not followed", err, elsewhere.Load())
@@ -180,13 +187,13 @@ func TestClientVerifiesTLS(t *testing.T) {
 	t.Cleanup(s.Close)
 	// The default client does not trust the test server's certificate.
 	c := fastClient(t, s.URL, Options{})
-	res, err := c.GetHandshake(context.Background(), testID)
+	res, err := c.CancelHandshake(context.Background(), testID)
 	if ErrorCode(err) != "TLSError" || IsRetryable(err) || res.Attempts != 1 {
 		t.Fatalf("err %v (code %q) after %d attempts, want TLSError at once", err, ErrorCode(err), res.Attempts)
 	}
 	// A client that trusts it works.
 	c = fastClient(t, s.URL, Options{HTTPClient: s.Client()})
-	if _, err := c.GetHandshake(context.Background(), testID); err != nil {
+	if _, err := c.CancelHandshake(context.Background(), testID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -222,136 +229,190 @@ func TestNewValidatesOptions(t *testing.T) {
 	if c.base != "https://resourcemanager.aliyuncs.com/?" || c.timeout != DefaultTimeout || c.maxAttempts != DefaultMaxAttempts || c.Rate() != DefaultQPS {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
-	checkTransport(t, c.hc.Transport)
 }
 
-// checkTransport checks that a default client's transport bounds every
-// phase and verifies certificates.
-func checkTransport(t *testing.T, rt http.RoundTripper) {
-	t.Helper()
-	switch tr := rt.(type) {
-	case *transport:
-		if tr.dialer.Timeout == 0 || tr.tlsWait == 0 || tr.tlsConfig.InsecureSkipVerify || tr.tlsConfig.MinVersion < tls.VersionTLS12 {
-			t.Fatalf("transport timeouts or TLS settings not set: %+v", tr)
-		}
-	case *http.Transport:
-		if tr.ResponseHeaderTimeout != DefaultTimeout || tr.TLSHandshakeTimeout == 0 || tr.TLSClientConfig.InsecureSkipVerify || tr.Proxy == nil {
-			t.Fatalf("transport timeouts not set: %+v", tr)
-		}
-	default:
-		t.Fatalf("transport %T", rt)
-	}
-}
-
-func TestDefaultClientUsesHTTPTransportOnlyBehindAProxy(t *testing.T) {
-	ep, err := ParseEndpoint("")
+func TestDefaultHTTPClientIsOneTunedTransport(t *testing.T) {
+	c, err := New(Options{Timeout: 4 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy, _ := url.Parse("http://127.0.0.1:3128")
-	tests := []struct {
-		name  string
-		proxy func(*http.Request) (*url.URL, error)
-		want  string
-	}{
-		{"no proxy", func(*http.Request) (*url.URL, error) { return nil, nil }, "*resourcemanager.transport"},
-		{"a proxy for the endpoint", http.ProxyURL(proxy), "*http.Transport"},
-		{"a bad proxy setting", func(*http.Request) (*url.URL, error) { return nil, errors.New("bad") }, "*http.Transport"},
+	tr, ok := c.hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("transport %T, want *http.Transport", c.hc.Transport)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			hc := newHTTPClient(ep, DefaultTimeout, tt.proxy)
-			if got := fmt.Sprintf("%T", hc.Transport); got != tt.want {
-				t.Fatalf("transport %s, want %s", got, tt.want)
-			}
-			checkTransport(t, hc.Transport)
-			if hc.CheckRedirect == nil {
-				t.Fatal("redirects would be followed")
-			}
-		})
-	}
-}
-
-func TestReadBodyReadsUpToOneByteOverTheLimit(t *testing.T) {
-	tests := []struct {
-		name   string
-		size   int
-		length int64 // announced; -1 unknown
-		want   int
-	}{
-		{"empty", 0, 0, 0},
-		{"announced", 700, 700, 700},
-		{"unknown length", 5000, -1, 5000},
-		{"announced wrong, shorter", 300, 700, 300},
-		{"announced wrong, longer", 900, 700, 900},
-		{"at the limit", maxResponseBytes, maxResponseBytes, maxResponseBytes},
-		{"over the limit", maxResponseBytes + 10, -1, maxResponseBytes + 1},
-		{"over the limit, announced", maxResponseBytes + 10, maxResponseBytes + 10, maxResponseBytes + 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			src := strings.Repeat("x", tt.size)
-			got, err := readBody(iotest.OneByteReader(strings.NewReader(src)), tt.length)
-			if err != nil || len(got) != tt.want || string(got) != src[:tt.want] {
-				t.Fatalf("readBody: %d bytes, %v; want %d", len(got), err, tt.want)
-			}
-		})
-	}
-	if _, err := readBody(iotest.ErrReader(io.ErrUnexpectedEOF), -1); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("err %v, want the reader's", err)
+	switch {
+	case tr.MaxIdleConnsPerHost < config.MaxAPIConcurrency:
+		t.Errorf("MaxIdleConnsPerHost %d: fewer than API_CONCURRENCY may be (%d)", tr.MaxIdleConnsPerHost, config.MaxAPIConcurrency)
+	case tr.DisableKeepAlives:
+		t.Error("keep-alive disabled")
+	case tr.DialContext == nil || tr.TLSHandshakeTimeout == 0 || tr.TLSHandshakeTimeout > 4*time.Second:
+		t.Errorf("connect bounds: TLS handshake %v", tr.TLSHandshakeTimeout)
+	case tr.ResponseHeaderTimeout != 4*time.Second:
+		t.Errorf("ResponseHeaderTimeout %v, want the attempt timeout", tr.ResponseHeaderTimeout)
+	case tr.MaxResponseHeaderBytes <= 0 || tr.MaxResponseHeaderBytes > 1<<20:
+		t.Errorf("MaxResponseHeaderBytes %d", tr.MaxResponseHeaderBytes)
+	case tr.TLSClientConfig == nil || tr.TLSClientConfig.InsecureSkipVerify || tr.TLSClientConfig.MinVersion < tls.VersionTLS12:
+		t.Errorf("TLS settings %+v", tr.TLSClientConfig)
+	case tr.Proxy == nil:
+		t.Error("no proxy from the environment")
+	case c.hc.CheckRedirect == nil:
+		t.Error("redirects would be followed")
 	}
 }
 
-func TestHandshakesPagesDoNotCarryFieldsOver(t *testing.T) {
-	// Two pages: 100 invitations with a Note and a target, then one with
-	// neither. The arrays of a page are reused for the next: nothing of
-	// the first page may show through in the second, in JSON or XML.
-	entry := func(i int, full bool) (js, xm string) {
-		id := fmt.Sprintf("h-%016d", i)
-		if full {
-			return fmt.Sprintf(`{"HandshakeId":%q,"Note":"first page","TargetEntity":"a@example.com","Status":"Pending","CreateTime":"2024-01-02T03:04:05Z"}`, id),
-				fmt.Sprintf(`<Handshake><HandshakeId>%s</HandshakeId><Note>first page</Note><TargetEntity>a@example.com</TargetEntity><Status>Pending</Status><CreateTime>2024-01-02T03:04:05Z</CreateTime></Handshake>`, id)
+func TestDefaultHTTPClientGoesThroughAProxyOnTheSameTransport(t *testing.T) {
+	// The default takes its proxy from the environment...
+	c, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reflect.ValueOf(c.hc.Transport.(*http.Transport).Proxy).Pointer(); got != reflect.ValueOf(http.ProxyFromEnvironment).Pointer() {
+		t.Fatal("the default transport does not take its proxy from the environment")
+	}
+	// ...and a request through a proxy takes the same transport as a
+	// direct one: it reaches the proxy, signed, for the endpoint.
+	var via atomic.Int32
+	proxy := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Host == "127.0.0.1:9" && r.Header.Get("Authorization") != "" {
+			via.Add(1)
 		}
-		return fmt.Sprintf(`{"HandshakeId":%q}`, id), fmt.Sprintf(`<Handshake><HandshakeId>%s</HandshakeId></Handshake>`, id)
+		io.WriteString(w, okBody)
+	})
+	pu, _ := url.Parse(proxy.URL)
+	hc := newHTTPClient(time.Second, http.ProxyURL(pu))
+	c = fastClient(t, "http://127.0.0.1:9", Options{HTTPClient: hc})
+	if _, err := c.CancelHandshake(context.Background(), testID); err != nil || via.Load() != 1 {
+		t.Fatalf("err %v, %d requests through the proxy; want 1", err, via.Load())
 	}
-	for _, format := range []string{"json", "xml"} {
-		t.Run(format, func(t *testing.T) {
-			s := serve(t, func(w http.ResponseWriter, r *http.Request) {
-				var items []string
-				if r.URL.Query().Get("PageNumber") == "1" {
-					for i := range pageSize {
-						js, xm := entry(i, true)
-						items = append(items, map[string]string{"json": js, "xml": xm}[format])
-					}
-				} else {
-					js, xm := entry(pageSize, false)
-					items = append(items, map[string]string{"json": js, "xml": xm}[format])
-				}
-				if format == "xml" {
-					w.Header().Set("Content-Type", "text/xml")
-					fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><ListHandshakesForResourceDirectoryResponse><RequestId>R</RequestId><TotalCount>%d</TotalCount><Handshakes>%s</Handshakes></ListHandshakesForResourceDirectoryResponse>`, pageSize+1, strings.Join(items, ""))
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprintf(w, `{"RequestId":"R","TotalCount":%d,"Handshakes":{"Handshake":[%s]}}`, pageSize+1, strings.Join(items, ","))
-			})
+}
+
+func TestClientClosesTheConnectionOfAnAnswerOverTheLimit(t *testing.T) {
+	var conns atomic.Int32
+	var big atomic.Bool
+	big.Store(true)
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !big.Load() {
+			io.WriteString(w, okBody)
+			return
+		}
+		// A valid start, then more than the client reads.
+		io.WriteString(w, `{"RequestId":"R","Handshake":{"Note":"`)
+		chunk := strings.Repeat("x", 64<<10)
+		for range maxResponseBytes/len(chunk) + 2 {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return // the client hung up
+			}
+		}
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	c := fastClient(t, s.URL, Options{MaxAttempts: 1})
+	_, err := c.CancelHandshake(context.Background(), testID)
+	if ErrorCode(err) != "InvalidResponse" || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("err %v (code %q), want an answer too large", err, ErrorCode(err))
+	}
+	// The next call cannot reuse the connection: it was closed, not
+	// drained.
+	big.Store(false)
+	if _, err := c.CancelHandshake(context.Background(), testID); err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2: the oversized answer's connection was reused", n)
+	}
+	// An answer within the limit leaves its connection for the next call.
+	if _, err := c.CancelHandshake(context.Background(), testID); err != nil {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2: a complete answer's connection was not reused", n)
+	}
+}
+
+// listServer answers ListHandshakesForResourceDirectory with pages of
+// sizes[page-1] invitations (nothing past the last), each with the
+// TotalCount field totalCount writes (`"TotalCount":N,` or nothing).
+func listServer(t *testing.T, sizes []int, totalCount string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var calls atomic.Int32
+	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		page, _ := strconv.Atoi(r.URL.Query().Get("PageNumber"))
+		n := 0
+		if page >= 1 && page <= len(sizes) {
+			n = sizes[page-1]
+		}
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf(`{"HandshakeId":"h-%08d%08d","Status":"Pending"}`, page, i)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"RequestId":"R",%s"PageNumber":%d,"PageSize":%d,"Handshakes":{"Handshake":[%s]}}`, totalCount, page, pageSize, strings.Join(items, ","))
+	})
+	return s, &calls
+}
+
+func TestHandshakesIsNotCutShortByTotalCount(t *testing.T) {
+	tests := []struct {
+		name       string
+		sizes      []int
+		totalCount string
+		want, reqs int
+	}{
+		{"no TotalCount, full pages then a short one", []int{100, 100, 7}, ``, 207, 3},
+		{"TotalCount 0 with full pages", []int{100, 100, 7}, `"TotalCount":0,`, 207, 3},
+		{"TotalCount too low", []int{100, 100, 7}, `"TotalCount":100,`, 207, 3},
+		{"TotalCount too high ends at the short page", []int{100, 3}, `"TotalCount":900,`, 103, 2},
+		{"an exact multiple ends at the empty page", []int{100, 100}, `"TotalCount":200,`, 200, 3},
+		{"an empty directory", nil, `"TotalCount":0,`, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, calls := listServer(t, tt.sizes, tt.totalCount)
 			c := fastClient(t, s.URL, Options{})
-			var got []handshake.Handshake
+			seen := map[string]bool{}
 			for h, err := range c.Handshakes(context.Background()) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, h)
+				seen[h.HandshakeID] = true
 			}
-			if len(got) != pageSize+1 {
-				t.Fatalf("%d invitations, want %d", len(got), pageSize+1)
-			}
-			if first := got[0]; first.Note != "first page" || first.TargetEntity != "a@example.com" || first.CreateTime.IsZero() {
-				t.Fatalf("first page's invitation read as %+v", first)
-			}
-			if last := got[pageSize]; last.HandshakeID != fmt.Sprintf("h-%016d", pageSize) || last.Note != "" || last.TargetEntity != "" || last.Status != "" || !last.CreateTime.IsZero() {
-				t.Fatalf("second page's invitation read as %+v: fields of the first page showed through", last)
+			if len(seen) != tt.want || int(calls.Load()) != tt.reqs {
+				t.Fatalf("%d distinct invitations in %d requests, want %d in %d", len(seen), calls.Load(), tt.want, tt.reqs)
 			}
 		})
+	}
+}
+
+func TestHandshakesFailsLoudlyPastItsBoundOnPages(t *testing.T) {
+	// A service that never stops answering full pages.
+	sizes := make([]int, 10)
+	for i := range sizes {
+		sizes[i] = pageSize
+	}
+	s, calls := listServer(t, sizes, `"TotalCount":0,`)
+	c := fastClient(t, s.URL, Options{})
+	c.maxPages = 4
+	n, errs := 0, 0
+	var last error
+	for _, err := range c.Handshakes(context.Background()) {
+		if err != nil {
+			errs++
+			last = err
+			continue
+		}
+		n++
+	}
+	if !errors.Is(last, ErrListingTooLong) || errs != 1 || n != 4*pageSize || calls.Load() != 4 {
+		t.Fatalf("%d invitations, %d errors (last %v), %d requests; want %d, then one ErrListingTooLong", n, errs, last, calls.Load(), 4*pageSize)
+	}
+	if c, _ := New(Options{}); c.maxPages != 10000 {
+		t.Fatalf("default bound %d pages, want 10,000", c.maxPages)
 	}
 }

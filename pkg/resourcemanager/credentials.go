@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aliyun/credentials-go/credentials"
+	"golang.org/x/sync/singleflight"
 )
 
 // Credentials are one set of Alibaba Cloud credentials. SecurityToken is set
@@ -92,23 +93,24 @@ func DefaultCredentials() (CredentialsProvider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resourcemanager: default credentials chain: %w", err)
 	}
-	return &chainProvider{cred: cred, sem: make(chan struct{}, 1), now: time.Now}, nil
+	return &chainProvider{cred: cred, now: time.Now}, nil
 }
 
-// chainProvider adapts a credentials-go Credential. The default chain
-// remembers the provider it last used without a lock, so calls are
-// serialized; and since it takes no context, each call runs in a goroutine
-// the caller can stop waiting for (the chain's own HTTP timeouts bound it).
+// chainProvider adapts a credentials-go Credential.
 //
-// What the chain returns is kept for chainCacheTTL: a sweep signs hundreds
-// of requests a second, and asking the chain each time (a goroutine, a hand-
-// off, a lock) was a tenth of a request's CPU time. The chain's providers
-// of temporary credentials renew them minutes before they expire
-// (credentials-go: 180 s), far more than the cache keeps them.
+// What the chain returns is kept for chainCacheTTL: a sweep signs up to
+// hundreds of requests a second, and the chain's providers of temporary
+// credentials renew them minutes before they expire (credentials-go:
+// 180 s), far more than the cache keeps them. Calls that find the cache
+// empty or stale at the same time share one call to the chain (which
+// remembers the provider it last used without a lock, and may go over the
+// network); since the chain takes no context, that call runs in a
+// goroutine each caller can stop waiting for (the chain's own HTTP
+// timeouts bound it).
 type chainProvider struct {
-	cred credentials.Credential
-	sem  chan struct{} // one call to the chain at a time
-	now  func() time.Time
+	cred   credentials.Credential
+	now    func() time.Time
+	flight singleflight.Group
 
 	mu      sync.Mutex
 	cached  Credentials
@@ -130,56 +132,42 @@ func (p *chainProvider) Credentials(ctx context.Context) (Credentials, error) {
 		return c, nil
 	}
 	p.mu.Unlock()
-	c, err := p.fetch(ctx)
-	if err == nil && c.valid() {
-		p.mu.Lock()
-		p.cached, p.fetched = c, p.now()
-		p.mu.Unlock()
+	ch := p.flight.DoChan("chain", func() (any, error) {
+		c, err := p.fetch()
+		if err == nil && c.valid() {
+			p.mu.Lock()
+			p.cached, p.fetched = c, p.now()
+			p.mu.Unlock()
+		}
+		return c, err
+	})
+	select {
+	case r := <-ch:
+		c, _ := r.Val.(Credentials)
+		return c, r.Err
+	case <-ctx.Done():
+		return Credentials{}, ctx.Err()
 	}
-	return c, err
 }
 
 // fetch asks the chain.
-func (p *chainProvider) fetch(ctx context.Context) (Credentials, error) {
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return Credentials{}, ctx.Err()
+func (p *chainProvider) fetch() (Credentials, error) {
+	m, err := p.cred.GetCredential()
+	if err != nil {
+		// credentials-go errors name the sources it tried, never a secret.
+		return Credentials{}, fmt.Errorf("%w: default chain: %w", ErrNoCredentials, err)
 	}
-	type result struct {
-		c   Credentials
-		err error
+	var c Credentials
+	if m.AccessKeyId != nil {
+		c.AccessKeyID = *m.AccessKeyId
 	}
-	ch := make(chan result, 1)
-	go func() {
-		defer func() { <-p.sem }()
-		m, err := p.cred.GetCredential()
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		var c Credentials
-		if m.AccessKeyId != nil {
-			c.AccessKeyID = *m.AccessKeyId
-		}
-		if m.AccessKeySecret != nil {
-			c.AccessKeySecret = *m.AccessKeySecret
-		}
-		if m.SecurityToken != nil {
-			c.SecurityToken = *m.SecurityToken
-		}
-		ch <- result{c: c}
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			// credentials-go errors name the sources it tried, never a secret.
-			return Credentials{}, fmt.Errorf("%w: default chain: %w", ErrNoCredentials, r.err)
-		}
-		return r.c, nil
-	case <-ctx.Done():
-		return Credentials{}, ctx.Err()
+	if m.AccessKeySecret != nil {
+		c.AccessKeySecret = *m.AccessKeySecret
 	}
+	if m.SecurityToken != nil {
+		c.SecurityToken = *m.SecurityToken
+	}
+	return c, nil
 }
 
 type credentialsKey struct{}

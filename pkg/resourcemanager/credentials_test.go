@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aliyun/credentials-go/credentials"
@@ -106,29 +108,66 @@ func TestDefaultCredentialsReadsTheChain(t *testing.T) {
 }
 
 func TestDefaultCredentialsHonoursContext(t *testing.T) {
-	p, err := DefaultCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
+	release := make(chan struct{})
+	defer close(release)
+	p := &chainProvider{cred: &chainStub{block: release}, now: time.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	cp := p.(*chainProvider)
-	cp.sem <- struct{}{} // another call holds the chain
-	defer func() { <-cp.sem }()
+	// The chain hangs; the caller does not wait for it.
 	if _, err := p.Credentials(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
 
+func TestConcurrentCacheMissesShareOneChainCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		stub := &chainStub{block: release}
+		p := &chainProvider{cred: stub, now: time.Now}
+		const callers = 16
+		got := make(chan Credentials, callers)
+		for range callers {
+			go func() {
+				c, err := p.Credentials(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				got <- c
+			}()
+		}
+		// Every caller has missed the cache and is waiting: one in the
+		// chain, the others for its answer.
+		synctest.Wait()
+		close(release)
+		for range callers {
+			if c := <-got; c.AccessKeyID != "key-1" {
+				t.Fatalf("a caller got %v, want the one fetch's key-1", c)
+			}
+		}
+		if n := stub.count(); n != 1 {
+			t.Fatalf("chain asked %d times by %d concurrent callers, want once", n, callers)
+		}
+	})
+}
+
 // chainStub is a credentials-go Credential that counts GetCredential calls
 // and hands out a new key each time, or fails.
+// It waits for block to be closed first, when set.
 type chainStub struct {
 	oracleCredential
+	block chan struct{}
+
+	mu    sync.Mutex
 	calls int
 	fail  bool
 }
 
 func (s *chainStub) GetCredential() (*credentials.CredentialModel, error) {
+	if s.block != nil {
+		<-s.block
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.calls++
 	if s.fail {
 		return nil, errors.New("no source")
@@ -137,10 +176,16 @@ func (s *chainStub) GetCredential() (*credentials.CredentialModel, error) {
 	return &credentials.CredentialModel{AccessKeyId: &id, AccessKeySecret: &id}, nil
 }
 
+func (s *chainStub) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
 func TestChainCredentialsAreReusedForAFewSecondsOnly(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
 	stub := &chainStub{}
-	p := &chainProvider{cred: stub, sem: make(chan struct{}, 1), now: clk.now}
+	p := &chainProvider{cred: stub, now: clk.now}
 	ctx := context.Background()
 	steps := []struct {
 		advance time.Duration
@@ -159,7 +204,7 @@ func TestChainCredentialsAreReusedForAFewSecondsOnly(t *testing.T) {
 			t.Fatalf("step %d: %v, %v; want %s", i, c, err, st.wantID)
 		}
 	}
-	if stub.calls != 2 {
+	if stub.count() != 2 {
 		t.Fatalf("chain asked %d times, want 2", stub.calls)
 	}
 }
@@ -167,13 +212,15 @@ func TestChainCredentialsAreReusedForAFewSecondsOnly(t *testing.T) {
 func TestChainFailuresAreNotCached(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
 	stub := &chainStub{fail: true}
-	p := &chainProvider{cred: stub, sem: make(chan struct{}, 1), now: clk.now}
+	p := &chainProvider{cred: stub, now: clk.now}
 	for range 3 {
 		if _, err := p.Credentials(context.Background()); !errors.Is(err, ErrNoCredentials) {
 			t.Fatalf("err %v, want ErrNoCredentials", err)
 		}
 	}
+	stub.mu.Lock()
 	stub.fail = false
+	stub.mu.Unlock()
 	if c, err := p.Credentials(context.Background()); err != nil || c.AccessKeyID != "key-4" {
 		t.Fatalf("%v, %v after the chain recovered; want key-4", c, err)
 	}

@@ -10,9 +10,8 @@ import (
 // converted. Decoding straight into handshake.Handshake would go through
 // its UnmarshalJSON, for which encoding/json first scans the object to find
 // its end, and UnmarshalJSON validates and decodes it again: three passes
-// over every invitation, the largest CPU cost of a call after the network
-// (README.md, "Performance"). handshake.Wire.Handshake is the one
-// conversion, so the client reads times exactly as the domain type does.
+// over every invitation. handshake.Wire.Handshake is the one conversion, so
+// the client reads times exactly as the domain type does.
 
 // jsonDecoder is an answer that decodes its JSON itself.
 type jsonDecoder interface {
@@ -38,29 +37,14 @@ func (r *handshakeResponse) decodeJSON(b []byte) error {
 func (r *listResponse) decodeJSON(b []byte) error {
 	var w struct {
 		RequestID  string `json:"RequestId"`
-		PageNumber int    `json:"PageNumber"`
-		PageSize   int    `json:"PageSize"`
-		TotalCount int    `json:"TotalCount"`
 		Handshakes struct {
 			Handshake []handshake.Wire `json:"Handshake"`
 		} `json:"Handshakes"`
 	}
-	// json appends to it from length 0, decoding each element over what
-	// the array held before: zero it first, or a field (or a whole
-	// element, for null) missing from this page would keep the last one's.
-	clear(r.wire[:cap(r.wire)])
-	w.Handshakes.Handshake = r.wire[:0]
-	err := json.Unmarshal(b, &w)
-	if cap(w.Handshakes.Handshake) > 0 {
-		r.wire = w.Handshakes.Handshake[:0]
-	}
-	if err != nil {
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	var list []handshake.Handshake
-	if w.Handshakes.Handshake != nil {
-		list = r.Handshakes.Handshake[:0]
-	}
+	list := make([]handshake.Handshake, 0, len(w.Handshakes.Handshake))
 	for i := range w.Handshakes.Handshake {
 		h, err := w.Handshakes.Handshake[i].Handshake()
 		if err != nil {
@@ -68,10 +52,6 @@ func (r *listResponse) decodeJSON(b []byte) error {
 		}
 		list = append(list, h)
 	}
-	if list == nil && w.Handshakes.Handshake != nil {
-		list = []handshake.Handshake{}
-	}
-	r.RequestID, r.PageNumber, r.PageSize, r.TotalCount = w.RequestID, w.PageNumber, w.PageSize, w.TotalCount
-	r.Handshakes.Handshake = list
+	r.RequestID, r.Handshakes = w.RequestID, list
 	return nil
 }

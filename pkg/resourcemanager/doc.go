@@ -3,11 +3,12 @@
 //
 // It signs requests itself with ACS3-HMAC-SHA256 (checked byte for byte
 // against the official OpenAPI client in tests, which production code never
-// links), calls CancelHandshake, GetHandshake and
-// ListHandshakesForResourceDirectory over one reused http.Client, classifies
-// errors, retries what is worth retrying with exponential backoff and full
-// jitter, stops before a context deadline, and keeps to a client-side rate
-// limit that backs off when the service throttles.
+// links), calls CancelHandshake and ListHandshakesForResourceDirectory (the
+// only actions production needs, see Actions) over one reused net/http
+// client, classifies errors, retries what is worth retrying with
+// exponential backoff and full jitter, stops before a context deadline, and
+// keeps to a client-side rate limit that backs off when the service
+// throttles.
 //
 // No secret or token ever appears in an error string: Credentials redact
 // themselves when printed, and API error messages are scrubbed of the

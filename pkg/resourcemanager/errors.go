@@ -232,6 +232,12 @@ type wireError struct {
 // parseAPIError builds the APIError of a non-2xx answer. body is read as
 // XML when contentType says so, else as JSON; a body that is neither still
 // gives an APIError with the status (the classifiers then go by status).
+//
+// XML is read for errors only. Every request asks for JSON, and successful
+// answers follow; but an error the API gateway raises before it has read
+// the request's Format (a malformed request, flow control, a signature it
+// refuses) comes in the gateway's default format, XML, and its code is
+// what classifies it (Throttling.User, SignatureDoesNotMatch, ...).
 func parseAPIError(action string, status int, contentType string, header http.Header, body []byte) *APIError {
 	var w wireError
 	if isXML(contentType) {

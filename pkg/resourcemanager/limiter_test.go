@@ -3,6 +3,8 @@ package resourcemanager
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -17,18 +19,38 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 
+func (l *adaptiveLimiter) currentEpoch() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.epoch
+}
+
 func TestLimiterStartsAtQPSAndStaysThereOnSuccess(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
 	l := newAdaptiveLimiter(95, clk.now)
 	for range 100 {
-		l.onSuccess()
+		l.onSuccess(l.currentEpoch())
 		clk.advance(time.Second)
 	}
-	if r := l.rate(); r != 95 {
-		t.Fatalf("rate = %v, want the configured 95", r)
+	if r := l.rate(); r != 95 || float64(l.lim.Limit()) != 95 {
+		t.Fatalf("rate %v, token bucket %v; want the configured 95", r, l.lim.Limit())
 	}
-	if float64(l.lim.Limit()) != 95 || l.lim.Burst() != limiterBurst {
-		t.Fatalf("limiter %v/%d, want 95/%d", l.lim.Limit(), l.lim.Burst(), limiterBurst)
+}
+
+func TestLimiterStartsWithOneTokenAndACutDrainsTheBank(t *testing.T) {
+	l := newAdaptiveLimiter(10, nil)
+	if got := l.lim.Tokens(); got >= 1.5 {
+		t.Fatalf("a new limiter holds %v tokens, want 1: a new client must not burst", got)
+	}
+	// Let the bucket bank all it can, then be throttled.
+	l.lim.SetLimit(1e6)
+	for l.lim.Tokens() < float64(l.lim.Burst())-0.01 {
+		runtime.Gosched()
+	}
+	l.lim.SetLimit(10)
+	l.onThrottle(0)
+	if got := l.lim.Tokens(); got >= 1.5 {
+		t.Fatalf("%v tokens left after a cut, want 1", got)
 	}
 }
 
@@ -40,59 +62,47 @@ func TestLimiterCutsOnThrottle(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.onThrottle(epoch)
-	if r := l.rate(); !near(r, 140) {
-		t.Fatalf("rate after one throttle = %v, want 140", r)
-	}
-	if !near(float64(l.lim.Limit()), 140) {
-		t.Fatalf("token bucket at %v, want 140", l.lim.Limit())
+	if r := l.rate(); !near(r, 140) || !near(float64(l.lim.Limit()), 140) {
+		t.Fatalf("rate after one throttle = %v (token bucket %v), want 140", r, l.lim.Limit())
 	}
 }
 
-func TestLimiterIgnoresThrottlesOfRequestsPacedBeforeTheCut(t *testing.T) {
+func TestLimiterCutsOncePerWindowOfThrottles(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(200, clk.now)
-	// Ten requests admitted at 200 rps all come back throttled: one cut.
-	var epochs []uint64
+	l := newAdaptiveLimiter(300, clk.now)
+	// Ten requests admitted at 300 rps all come back throttled: one cut.
+	e := l.currentEpoch()
 	for range 10 {
-		l.mu.Lock()
-		epochs = append(epochs, l.epoch)
-		l.mu.Unlock()
-	}
-	for _, e := range epochs {
 		l.onThrottle(e)
 	}
-	if r := l.rate(); !near(r, 140) {
-		t.Fatalf("rate = %v after ten throttles of one epoch, want one cut to 140", r)
+	if r := l.rate(); !near(r, 210) {
+		t.Fatalf("rate = %v after ten throttles of one epoch, want one cut to 210", r)
 	}
 	// A request paced at the new rate and throttled cuts again.
-	l.mu.Lock()
-	e := l.epoch
-	l.mu.Unlock()
-	l.onThrottle(e)
-	if r := l.rate(); !near(r, 98) {
-		t.Fatalf("rate = %v, want a second cut to 98", r)
+	l.onThrottle(l.currentEpoch())
+	if r := l.rate(); !near(r, 150) {
+		t.Fatalf("rate = %v, want a second cut to the floor, 150", r)
 	}
 }
 
-func TestLimiterNeverBelowFloor(t *testing.T) {
+func TestLimiterNeverBelowHalfTheQPS(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	for _, qps := range []float64{10, 0.5} {
+	for _, qps := range []float64{10, 0.5, 1000} {
 		l := newAdaptiveLimiter(qps, clk.now)
-		for range 50 {
-			l.mu.Lock()
-			e := l.epoch
-			l.mu.Unlock()
-			l.onThrottle(e)
+		// Two cuts reach the floor; the throttles after are too few to
+		// tell whose they are.
+		for range bgMinAnswers {
+			l.onThrottle(l.currentEpoch())
 		}
-		if want := min(1, qps); !near(l.rate(), want) {
-			t.Fatalf("QPS %v: rate = %v after 50 cuts, want the floor %v", qps, l.rate(), want)
+		if want := qps / 2; !near(l.rate(), want) {
+			t.Fatalf("QPS %v: rate = %v after %d cuts, want the floor %v", qps, l.rate(), bgMinAnswers, want)
 		}
 	}
 }
 
 func TestLimiterGrowsBackAlongCubicToQPS(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(200, clk.now)
+	l := newAdaptiveLimiter(140, clk.now)
 	// Cut from 100 rps (as if the service had pushed back there before).
 	l.cur = 100
 	l.onThrottle(0)
@@ -104,12 +114,12 @@ func TestLimiterGrowsBackAlongCubicToQPS(t *testing.T) {
 	var samples []float64
 	for step := 1; step <= 200; step++ {
 		clk.advance(100 * time.Millisecond)
-		l.onSuccess()
+		l.onSuccess(l.currentEpoch())
 		r := l.rate()
 		if r < prev {
 			t.Fatalf("rate fell from %v to %v on a success", prev, r)
 		}
-		if r > 200 {
+		if r > 140 {
 			t.Fatalf("rate %v above the configured QPS", r)
 		}
 		prev = r
@@ -126,77 +136,150 @@ func TestLimiterGrowsBackAlongCubicToQPS(t *testing.T) {
 		t.Fatalf("rate %v halfway to k, want >= 95", half)
 	}
 	// ...and eventually at the configured QPS, never above.
-	if samples[len(samples)-1] != 200 {
-		t.Fatalf("rate %v after 20s of successes, want 200", samples[len(samples)-1])
+	if samples[len(samples)-1] != 140 {
+		t.Fatalf("rate %v after 20s of successes, want 140", samples[len(samples)-1])
 	}
 }
 
 func TestLimiterSuccessWithoutCutDoesNothing(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
 	l := newAdaptiveLimiter(3, clk.now)
-	l.onSuccess()
+	l.onSuccess(0)
 	if l.rate() != 3 {
 		t.Fatalf("rate = %v, want 3", l.rate())
 	}
 }
 
-// TestLimiterSawtoothAgainstAServiceLimit simulates, with the fake clock,
-// a client configured for 200 rps against a service that throttles above
-// 100 rps: the rate settles into a sawtooth whose average is close to the
-// service's limit, and only a small share of requests is throttled.
-func TestLimiterSawtoothAgainstAServiceLimit(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(200, clk.now)
-	const limit = 100.0
-	var sent, throttled float64
+// simulate runs the limiter for 60 simulated seconds in steps of 10ms
+// against a service that refuses, of the requests of each step, the share
+// throttled(rate) says (with the step's requests rounded at random), and
+// returns the average rate accepted and the share throttled.
+func simulate(l *adaptiveLimiter, clk *fakeClock, seed uint64, throttled func(r float64) float64) (accepted, share float64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var sent, refused float64
 	const dt = 10 * time.Millisecond
-	for range 60 * 100 { // 60 simulated seconds
+	const steps = 60 * 100
+	for range steps {
 		r := l.rate()
-		n := r * dt.Seconds()
-		sent += n
-		l.mu.Lock()
-		e := l.epoch
-		l.mu.Unlock()
-		if r > limit {
-			// The share above the limit is refused.
-			throttled += n * (r - limit) / r
-			l.onThrottle(e)
-		} else {
-			l.onSuccess()
+		e := l.currentEpoch()
+		n := int(r * dt.Seconds())
+		if rng.Float64() < r*dt.Seconds()-float64(n) {
+			n++
+		}
+		p := throttled(r)
+		for range n {
+			sent++
+			if rng.Float64() < p {
+				refused++
+				l.onThrottle(e)
+			} else {
+				l.onSuccess(e)
+			}
 		}
 		clk.advance(dt)
 	}
-	avg := (sent - throttled) / 60
-	share := throttled / sent
+	return (sent - refused) / (steps * dt.Seconds()), refused / sent
+}
+
+// A client configured for 200 rps against a service that throttles above
+// 100 rps backs off: its rate settles close to the service's limit, and
+// only a small share of requests is throttled.
+func TestLimiterBacksOffToAServiceLimit(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1e9, 0)}
+	l := newAdaptiveLimiter(200, clk.now)
+	const limit = 100.0
+	avg, share := simulate(l, clk, 1, func(r float64) float64 { return max(0, (r-limit)/r) })
 	t.Logf("average %.1f rps accepted, %.2f%% throttled", avg, 100*share)
-	if avg < 85 {
-		t.Fatalf("average accepted rate %.1f, want >= 85", avg)
+	if avg < 90 || share > 0.05 {
+		t.Fatalf("average accepted rate %.1f with %.2f%% throttled, want >= 90 and <= 5%%", avg, 100*share)
 	}
-	if share > 0.05 {
-		t.Fatalf("%.2f%% throttled, want <= 5%%", 100*share)
+}
+
+// Throttling that does not follow this client's rate (a fifth of the
+// requests, at random, as when others use up the account's quota) does
+// not hold the rate at the floor: slowing down does not stop it, so the
+// limiter goes back to its QPS.
+func TestLimiterHoldsItsRateUnderRandomThrottling(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1e9, 0)}
+	l := newAdaptiveLimiter(50, clk.now)
+	avg, share := simulate(l, clk, 2, func(float64) float64 { return 0.2 })
+	t.Logf("average %.1f rps accepted, %.2f%% throttled", avg, 100*share)
+	// 0.8 of the requests get through: at the QPS, 40 rps; at the floor,
+	// 20.
+	if avg < 30 {
+		t.Fatalf("average accepted rate %.1f, want >= 30 (at the floor it would be 20)", avg)
+	}
+}
+
+func TestLimiterThrottlingAtTheFloorResetsToQPSForAWhile(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1e9, 0)}
+	l := newAdaptiveLimiter(100, clk.now)
+	for range 2 { // 100, 70, 50
+		l.onThrottle(l.currentEpoch())
+	}
+	if l.rate() != 50 {
+		t.Fatalf("rate %v, want the floor 50", l.rate())
+	}
+	// Answers to requests paced at the floor: a few throttles among many
+	// successes (a service limit met at the floor) do not reset it...
+	floor := l.currentEpoch()
+	for i := range 40 {
+		if i%10 == 0 {
+			l.onThrottle(floor)
+			floor = l.currentEpoch()
+			continue
+		}
+		l.onSuccess(floor)
+	}
+	if l.rate() != 50 {
+		t.Fatalf("rate %v after 10%% throttles at the floor, want still the floor", l.rate())
+	}
+	// ...but throttling there as heavy as above it does.
+	for range 20 {
+		l.onThrottle(floor)
+		l.onSuccess(floor)
+		l.onSuccess(floor)
+		if l.rate() == 100 {
+			break
+		}
+	}
+	if l.rate() != 100 {
+		t.Fatalf("rate %v after a third of the answers at the floor throttled, want back at the QPS, 100", l.rate())
+	}
+	// For bgHold, throttles do not cut; then they do again.
+	l.onThrottle(l.currentEpoch())
+	clk.advance(bgHold - time.Millisecond)
+	l.onThrottle(l.currentEpoch())
+	if l.rate() != 100 {
+		t.Fatalf("rate %v: a throttle cut it during the hold", l.rate())
+	}
+	clk.advance(time.Millisecond)
+	l.onThrottle(l.currentEpoch())
+	if !near(l.rate(), 70) {
+		t.Fatalf("rate %v after the hold and a throttle, want 70", l.rate())
 	}
 }
 
 func TestLimiterFastConvergenceAimsLowerAfterARepeatedThrottle(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(200, clk.now)
-	l.onThrottle(0) // at 200: wmax 200, rate 140
-	if !near(l.wmax, 200) || !near(l.rate(), 140) {
-		t.Fatalf("wmax %v rate %v, want 200 and 140", l.wmax, l.rate())
+	l := newAdaptiveLimiter(400, clk.now)
+	l.onThrottle(0) // at 400: wmax 400, rate 280
+	if !near(l.wmax, 400) || !near(l.rate(), 280) {
+		t.Fatalf("wmax %v rate %v, want 400 and 280", l.wmax, l.rate())
 	}
-	l.onThrottle(1) // at 140, below the last wmax: aim between
-	if !near(l.wmax, 140*(1+limiterBeta)/2) || !near(l.rate(), 98) {
-		t.Fatalf("wmax %v rate %v, want %v and 98", l.wmax, l.rate(), 140*(1+limiterBeta)/2)
+	l.onThrottle(1) // at 280, below the last wmax: aim between
+	if !near(l.wmax, 280*(1+limiterBeta)/2) || !near(l.rate(), 200) {
+		t.Fatalf("wmax %v rate %v, want %v and the floor 200", l.wmax, l.rate(), 280*(1+limiterBeta)/2)
 	}
 	// Recovering fully, then throttled at the same point: a plain cut.
 	clk.advance(time.Minute)
-	l.onSuccess()
-	if l.rate() != 200 {
-		t.Fatalf("rate %v after a minute of successes, want 200", l.rate())
+	l.onSuccess(l.currentEpoch())
+	if l.rate() != 400 {
+		t.Fatalf("rate %v after a minute of successes, want 400", l.rate())
 	}
-	l.onThrottle(2)
-	if !near(l.wmax, 200) || !near(l.rate(), 140) {
-		t.Fatalf("wmax %v rate %v, want 200 and 140", l.wmax, l.rate())
+	l.onThrottle(l.currentEpoch())
+	if !near(l.wmax, 400) || !near(l.rate(), 280) {
+		t.Fatalf("wmax %v rate %v, want 400 and 280", l.wmax, l.rate())
 	}
 }
 
@@ -237,92 +320,37 @@ func TestAlignUpFindsTheNextTickOfAFixedGrid(t *testing.T) {
 	tests := []struct {
 		name string
 		t    time.Time
-		step time.Duration
 		want time.Time
 	}{
-		{"on a tick", base, 40 * time.Millisecond, base},
-		{"just after a tick", base.Add(time.Nanosecond), 40 * time.Millisecond, base.Add(40 * time.Millisecond)},
-		{"inside a step", base.Add(25 * time.Millisecond), 40 * time.Millisecond, base.Add(40 * time.Millisecond)},
+		{"on a tick", base, base},
+		{"just after a tick", base.Add(time.Nanosecond), base.Add(tick)},
+		{"inside a tick", base.Add(tick / 3), base.Add(tick)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := alignUp(tt.t, tt.step); !got.Equal(tt.want) {
+			if got := alignUp(tt.t, tick); !got.Equal(tt.want) {
 				t.Fatalf("alignUp = %v, want %v", got.Sub(base), tt.want.Sub(base))
 			}
 		})
 	}
 }
 
-func TestLimiterGroupsRequestsOnlyWhenCallsAreUnderWayTogether(t *testing.T) {
-	now := time.Unix(1e9, 0).Add(5 * time.Millisecond) // 5ms past a tick of every grid below
-	tests := []struct {
-		name     string
-		calls    int
-		d        time.Duration // the token's wait
-		deadline time.Time
-		want     time.Duration // wake - now
-		ok       bool
-	}{
-		{"a lone caller waits for its token", 1, 10 * time.Millisecond, time.Time{}, 10 * time.Millisecond, true},
-		{"two calls: the end of its 20ms tick", 2, 10 * time.Millisecond, time.Time{}, 15 * time.Millisecond, true},
-		{"four calls: the end of its 40ms tick", 4, 10 * time.Millisecond, time.Time{}, 35 * time.Millisecond, true},
-		{"sixty-four calls: still four to a tick", 64, 10 * time.Millisecond, time.Time{}, 35 * time.Millisecond, true},
-		{"a token due now is not held back", 4, 0, time.Time{}, 0, true},
-		{"token a hair past a tick: that tick", 4, 35*time.Millisecond + 40*time.Millisecond/tickSlack, time.Time{}, 35 * time.Millisecond, true},
-		{"tick past the deadline: the token's own time", 4, 10 * time.Millisecond, now.Add(20 * time.Millisecond), 10 * time.Millisecond, true},
-		{"grid step under a millisecond (4 calls at 10,000/s): not aligned", -4, 10 * time.Millisecond, time.Time{}, 10 * time.Millisecond, true},
-		{"token past the deadline: refused", 4, 10 * time.Millisecond, now.Add(5 * time.Millisecond), 10 * time.Millisecond, false},
-		{"lone token past the deadline: refused", 1, 10 * time.Millisecond, now.Add(5 * time.Millisecond), 10 * time.Millisecond, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			qps, calls := 100.0, tt.calls
-			if calls < 0 { // negative: that many calls, at 10,000/s
-				qps, calls = 10000, -calls
-			}
-			l := newAdaptiveLimiter(qps, nil)
-			for range calls {
-				l.enter()
-			}
-			wake, ok := l.wakeTime(now, tt.d, tt.deadline)
-			if ok != tt.ok || wake.Sub(now) != tt.want {
-				t.Fatalf("wakeTime = +%v, %v; want +%v, %v", wake.Sub(now), ok, tt.want, tt.ok)
-			}
-			for range calls {
-				l.leave()
-			}
-			if n := l.calls.Load(); n != 0 {
-				t.Fatalf("%d calls left under way", n)
-			}
-		})
+func TestLimiterBurstCoversATick(t *testing.T) {
+	for _, tt := range []struct {
+		qps  float64
+		want int
+	}{{0.5, limiterBurst}, {95, limiterBurst}, {1000, 4}} {
+		if got := newAdaptiveLimiter(tt.qps, nil).lim.Burst(); got != tt.want {
+			t.Errorf("QPS %v: burst %d, want %d", tt.qps, got, tt.want)
+		}
 	}
 }
 
-func TestLimiterStartsWithOneTokenAndACutDrainsTheBank(t *testing.T) {
-	l := newAdaptiveLimiter(10, nil)
-	if got := l.lim.Tokens(); got >= 1.5 {
-		t.Fatalf("a new limiter holds %v tokens, want 1: a new client must not burst", got)
-	}
-	// Bank a full group, then be throttled.
-	l.lim.SetBurst(1)
-	l.lim.SetBurst(limiterBurst)
-	l.lim.SetLimit(1e6)
-	time.Sleep(time.Millisecond)
-	l.lim.SetLimit(10)
-	if got := l.lim.Tokens(); got < limiterBurst-0.01 {
-		t.Fatalf("bank %v, want %d to start the check from", got, limiterBurst)
-	}
-	l.onThrottle(0)
-	if got := l.lim.Tokens(); got >= 1.5 {
-		t.Fatalf("%v tokens left after a cut, want 1", got)
-	}
-}
-
-// TestLimiterGroupedPacingKeepsTheRate sends from four goroutines through
-// one limiter and checks that grouping never lets a request through ahead
-// of the rate: a bound that only grows with the time taken, so a slow
-// machine cannot fail it.
-func TestLimiterGroupedPacingKeepsTheRate(t *testing.T) {
+// TestLimiterTickedPacingKeepsTheRate sends from four goroutines through
+// one limiter and checks that waiting for the end of a tick never lets a
+// request through ahead of the rate: a bound that only grows with the time
+// taken, so a slow machine cannot fail it.
+func TestLimiterTickedPacingKeepsTheRate(t *testing.T) {
 	const qps, perWorker, workers = 400.0, 25, 4
 	l := newAdaptiveLimiter(qps, nil)
 	start := time.Now()
@@ -330,8 +358,6 @@ func TestLimiterGroupedPacingKeepsTheRate(t *testing.T) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			l.enter()
-			defer l.leave()
 			for range perWorker {
 				if _, err := l.wait(context.Background()); err != nil {
 					t.Error(err)
@@ -354,11 +380,10 @@ func TestLimiterGroupedPacingKeepsTheRate(t *testing.T) {
 	}
 	// However long the run took, it let no more through than the rate
 	// allows from the start: the one token a new limiter holds, and one
-	// per 1/qps since (with 2% for a token let go at a tick it is due a
-	// hair after).
+	// per 1/qps since.
 	slices.SortFunc(times, time.Time.Compare)
 	for i, at := range times {
-		allowed := int(at.Sub(start).Seconds()*qps*1.02) + 1
+		allowed := int(at.Sub(start).Seconds()*qps) + 1
 		if i+1 > allowed {
 			t.Fatalf("%d requests let through %v after the start, more than the %d the rate allows", i+1, at.Sub(start), allowed)
 		}

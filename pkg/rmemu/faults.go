@@ -28,6 +28,12 @@ type Faults struct {
 	RateLimit float64
 	RateBurst int
 
+	// ThrottleRate is the fraction, from 0 to 1, of authenticated requests
+	// answered 400 Throttling.User at random, whatever the rate: the
+	// account's quota is shared by every tool and person using it, and
+	// their traffic, not this client's, decides when it runs out.
+	ThrottleRate float64
+
 	// ErrorRate is the fraction, from 0 to 1, of authenticated requests
 	// answered 503 ServiceUnavailable or 500 InternalError (one or the
 	// other at random) without acting.
@@ -50,6 +56,8 @@ func (f Faults) Validate() error {
 		return fmt.Errorf("rmemu: rate limit %v: want requests per second, 0 for none", f.RateLimit)
 	case f.RateBurst < 0:
 		return fmt.Errorf("rmemu: rate burst %d: want 0 (default) or more", f.RateBurst)
+	case !(f.ThrottleRate >= 0 && f.ThrottleRate <= 1):
+		return fmt.Errorf("rmemu: throttle rate %v: want a fraction from 0 to 1", f.ThrottleRate)
 	case !(f.ErrorRate >= 0 && f.ErrorRate <= 1):
 		return fmt.Errorf("rmemu: error rate %v: want a fraction from 0 to 1", f.ErrorRate)
 	case !(f.DropRate >= 0 && f.DropRate <= 1):
@@ -67,6 +75,7 @@ func (f Faults) sanitized() Faults {
 		f.RateLimit = 0
 	}
 	f.RateBurst = max(f.RateBurst, 0)
+	f.ThrottleRate = clamp01(f.ThrottleRate)
 	f.ErrorRate = clamp01(f.ErrorRate)
 	f.DropRate = clamp01(f.DropRate)
 	return f
@@ -205,6 +214,9 @@ func (fs *faultState) inject(id string) *response {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.limiter != nil && !fs.limiter.Allow() {
+		return fail(http.StatusBadRequest, "Throttling.User", msgThrottlingUser)
+	}
+	if fs.cfg.ThrottleRate > 0 && fs.rng.Float64() < fs.cfg.ThrottleRate {
 		return fail(http.StatusBadRequest, "Throttling.User", msgThrottlingUser)
 	}
 	if id != "" {

@@ -1,6 +1,7 @@
 package rmemu_test
 
 import (
+	"math"
 	"net/http"
 	"sync"
 	"testing"
@@ -50,6 +51,33 @@ func TestRateLimitAnswersThrottlingUser(t *testing.T) {
 	e.do(t, call{Action: "ListHandshakesForResourceDirectory", Secret: "wrong", AK: rmemu.TestAccessKeyID})
 	if resp, _ := e.do(t, call{Action: "ListHandshakesForResourceDirectory"}); resp.StatusCode != 200 {
 		t.Errorf("a refused signature used up the flow control: %d", resp.StatusCode)
+	}
+}
+
+func TestThrottleRateThrottlesAtRandomWhateverTheRate(t *testing.T) {
+	e := newEnv(t, rmemu.Options{RandSeed: 3, Faults: rmemu.Faults{ThrottleRate: 0.5}})
+	e.seed(t, pending("h-Shared0000000001", time.Hour, e.clock.Now()))
+	throttled := 0
+	for range 40 {
+		resp, body := e.do(t, call{Action: "ListHandshakesForResourceDirectory"})
+		if resp.StatusCode == http.StatusOK {
+			continue
+		}
+		wantError(t, resp, body, http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
+		throttled++
+	}
+	if throttled == 0 || throttled == 40 {
+		t.Fatalf("%d of 40 requests throttled at a 0.5 throttle rate; want some, not all", throttled)
+	}
+	if st := e.srv.Stats(); st.Throttled != throttled {
+		t.Errorf("Stats: Throttled %d, want %d", st.Throttled, throttled)
+	}
+	// A throttled cancel does not act.
+	e.srv.SetFaults(rmemu.Faults{ThrottleRate: 1})
+	resp, body := e.do(t, call{Action: "CancelHandshake", Params: params("HandshakeId", "h-Shared0000000001")})
+	wantError(t, resp, body, http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
+	if got := e.srv.Status("h-Shared0000000001"); got != handshake.StatusPending {
+		t.Errorf("a throttled cancel acted: status %s", got)
 	}
 }
 
@@ -224,10 +252,12 @@ func TestFaultsValidate(t *testing.T) {
 		ok   bool
 	}{
 		{"zero", rmemu.Faults{}, true},
-		{"all set", rmemu.Faults{Latency: time.Second, Jitter: time.Second, RateLimit: 100, RateBurst: 10, ErrorRate: 0.1, DropRate: 1}, true},
+		{"all set", rmemu.Faults{Latency: time.Second, Jitter: time.Second, RateLimit: 100, RateBurst: 10, ThrottleRate: 0.2, ErrorRate: 0.1, DropRate: 1}, true},
 		{"negative latency", rmemu.Faults{Latency: -1}, false},
 		{"negative rate", rmemu.Faults{RateLimit: -1}, false},
 		{"error rate above 1", rmemu.Faults{ErrorRate: 1.5}, false},
+		{"throttle rate above 1", rmemu.Faults{ThrottleRate: 1.01}, false},
+		{"throttle rate NaN", rmemu.Faults{ThrottleRate: math.NaN()}, false},
 		{"drop rate negative", rmemu.Faults{DropRate: -0.1}, false},
 	}
 	for _, tt := range tests {
