@@ -135,7 +135,7 @@ func report(t *testing.T, resp fcruntime.Response) janitor.Report {
 
 // stdoutLines returns the function's stdout so far, line by line: its JSON
 // log lines and the SDK's own "FC Invoke Start/End" lines.
-func stdoutLines() []string { return strings.Split(proc.Stdout(), "\n") }
+func stdoutLines() []string { return testbin.CompleteLines(proc.Stdout()) }
 
 // wantSignedBy checks that every call naming each ID was signed by key,
 // with a matching security token when sts.
@@ -394,7 +394,7 @@ func TestTimerSweepWithATargetPolicyCancelsOutsidersAndStaleOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	report(t, resp) // not an error
-	out := func() []string { return strings.Split(p.Stdout(), "\n") }
+	out := func() []string { return testbin.CompleteLines(p.Stdout()) }
 	testkit.SummaryLine(t, out, requestID)
 	testkit.CheckPolicySweep(t, policyEmu, seed, resp.Body, testkit.InvocationLines(t, out(), requestID))
 }

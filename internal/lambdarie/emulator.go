@@ -360,11 +360,11 @@ func (e *Emulator) Inits() []time.Duration { return e.stderr.all() }
 // stderr, between the emulator's START/END/REPORT lines.
 func (e *Emulator) Output() string { return e.stdout.String() }
 
-// FunctionLines returns Output's lines that the function wrote, without the
-// emulator's START, END and REPORT lines and empty lines.
+// FunctionLines returns Output's complete lines that the function wrote,
+// without the emulator's START, END and REPORT lines and empty lines.
 func (e *Emulator) FunctionLines() []string {
 	var lines []string
-	for line := range strings.SplitSeq(e.Output(), "\n") {
+	for _, line := range testbin.CompleteLines(e.Output()) {
 		if line == "" || strings.HasPrefix(line, "START RequestId: ") ||
 			strings.HasPrefix(line, "END RequestId: ") || strings.HasPrefix(line, "REPORT RequestId: ") {
 			continue

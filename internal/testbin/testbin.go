@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +135,17 @@ func (b *Buffer) String() string {
 		return b.buf.String() + fmt.Sprintf("\n[%s: %d more bytes dropped]\n", b.owner, b.dropped)
 	}
 	return b.buf.String()
+}
+
+// CompleteLines returns the complete lines of s, a process's output read
+// while the process may still be writing: what follows the last newline is
+// part of a line still on its way through the pipe, left for a later read.
+func CompleteLines(s string) []string {
+	i := strings.LastIndexByte(s, '\n')
+	if i < 0 {
+		return nil
+	}
+	return strings.Split(s[:i], "\n")
 }
 
 // Tail keeps the end of a log, where the failure usually is.

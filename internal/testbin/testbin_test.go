@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,23 @@ func TestModuleRootIsTheDirectoryAboveWithGoMod(t *testing.T) {
 	wd, _ := os.Getwd()
 	if rel, err := filepath.Rel(root, wd); err != nil || rel != filepath.Join("internal", "testbin") {
 		t.Errorf("ModuleRoot() = %q, want two levels above %s", root, wd)
+	}
+}
+
+func TestCompleteLinesLeavesALineStillBeingWritten(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{`{"a":1`, nil},
+		{"{\"a\":1}\n", []string{`{"a":1}`}},
+		{"{\"a\":1}\n{\"b\":", []string{`{"a":1}`}},
+		{"one\n\ntwo\nthr", []string{"one", "", "two"}},
+	}
+	for _, tt := range tests {
+		if got := CompleteLines(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("CompleteLines(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
