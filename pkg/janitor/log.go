@@ -87,15 +87,26 @@ func logItems(ctx context.Context, items []ItemReport) {
 // refuses an event before the engine runs (with an empty Report). The line
 // is an error when err is set or a Result failed.
 //
+// The line is written whatever LOG_LEVEL says: a quiet LOG_LEVEL must not
+// blank the metrics of healthy runs.
+//
 // A platform adds fields of its own to the line with DecorateSummary.
 func (e *Engine) LogSummary(ctx context.Context, rep Report, err error) {
 	lvl := zerolog.InfoLevel
 	if err != nil || rep.Failed() {
 		lvl = zerolog.ErrorLevel
 	}
-	ev := zerolog.Ctx(ctx).WithLevel(lvl)
+	log := zerolog.Ctx(ctx)
+	ev := log.WithLevel(lvl)
 	if ev == nil {
-		return
+		// LOG_LEVEL is above the line's level: write it all the same, at
+		// zerolog's NoLevel with its level named, since metrics and alarms
+		// are built from it (only a disabled logger drops it).
+		ev = log.Log()
+		if ev == nil {
+			return
+		}
+		ev = ev.Str(zerolog.LevelFieldName, zerolog.LevelFieldMarshalFunc(lvl))
 	}
 	inv, _ := logging.InvocationFrom(ctx) // the zero Invocation outside one: not a cold start
 	s := rep.Summary

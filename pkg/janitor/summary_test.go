@@ -47,3 +47,39 @@ func TestSummaryLineAlwaysCarriesGuardRefusedAndDuration(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryLineIsWrittenAtEveryLogLevel: metrics and alarms are built
+// from the summary line, so LOG_LEVEL=warn or error must not drop a healthy
+// run's line; only a disabled logger does.
+func TestSummaryLineIsWrittenAtEveryLogLevel(t *testing.T) {
+	for _, tt := range []struct {
+		level     zerolog.Level
+		err       error
+		wantLevel string
+	}{
+		{zerolog.TraceLevel, nil, "info"},
+		{zerolog.InfoLevel, nil, "info"},
+		{zerolog.WarnLevel, nil, "info"},
+		{zerolog.ErrorLevel, nil, "info"},
+		{zerolog.ErrorLevel, errors.New("event not accepted"), "error"},
+		{zerolog.FatalLevel, errors.New("event not accepted"), "error"},
+	} {
+		var buf bytes.Buffer
+		ctx := logging.WithInvocation(context.Background(), logging.New(&buf, tt.level), logging.Invocation{Trigger: "direct"})
+		(&janitor.Engine{}).LogSummary(ctx, janitor.Report{Mode: janitor.ModeItems, Summary: janitor.Summary{Cancelled: 2}}, tt.err)
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Errorf("LOG_LEVEL %s: no summary line (%v): %q", tt.level, err, buf.String())
+			continue
+		}
+		if line["message"] != logging.MessageSummary || line["level"] != tt.wantLevel || line["cancelled"] != float64(2) {
+			t.Errorf("LOG_LEVEL %s: line %v, want the summary at level %s with cancelled 2", tt.level, line, tt.wantLevel)
+		}
+	}
+	var buf bytes.Buffer
+	ctx := logging.WithInvocation(context.Background(), logging.New(&buf, zerolog.Disabled), logging.Invocation{})
+	(&janitor.Engine{}).LogSummary(ctx, janitor.Report{}, nil)
+	if buf.Len() != 0 {
+		t.Errorf("a disabled logger wrote %q", buf.String())
+	}
+}
