@@ -194,6 +194,9 @@ func ParsePattern(s string) (Pattern, error) {
 			return bad(fmt.Sprintf("has %q in its domain: a * there stands for whole labels only, as in *.example.com (*example.com would also match evilexample.com)", label))
 		}
 	}
+	if d := strings.Split(domain, "."); len(d) < 2 || d[len(d)-1] == "*" || d[len(d)-2] == "*" {
+		return bad("leaves the domain open: its last two labels must be written out (*@example.com, *@*.example.com); *@* or *@*.com would allow addresses nobody in the organization owns")
+	}
 	var labels []string
 	for label := range strings.SplitSeq(domain, ".") {
 		if label == "*" {
@@ -286,8 +289,8 @@ func isDigits(s string) bool {
 // shown as it is. Anything else is treated as an e-mail address, which is:
 // the first character of its local part, then *** whatever the length (so
 // the length is not revealed), then the domain, which a policy decides on and
-// an audit needs: j***@example.com. The form is stable (the same address
-// always reads the same) but keyed on nothing secret, so it cannot be
+// an audit needs: j***@example.com, in lower case. The form is stable (the same
+// address, in any case, always reads the same) but keyed on nothing secret, so it cannot be
 // reversed; it carries no hash, because a hash of an address is easily
 // reversed by trying addresses and would still be personal data. Something
 // with no @ shows as ***.
@@ -295,6 +298,9 @@ func Redact(entity string) string {
 	if len(entity) == 16 && isDigits(entity) {
 		return entity
 	}
+	// Addresses compare without case, so they redact without it: one
+	// person reads the same in every line.
+	entity = strings.ToLower(entity)
 	at := strings.LastIndexByte(entity, '@')
 	if at <= 0 {
 		return "***"

@@ -46,7 +46,8 @@ func TestAllowed(t *testing.T) {
 		{"subdomain wildcard, two labels", "*@*.example.com", email, "a@eu.mail.example.com", true},
 		{"subdomain wildcard, the domain itself not included", "*@*.example.com", email, "a@example.com", false},
 		{"subdomain wildcard, look-alike", "*@*.example.com", email, "a@mail.evilexample.com", false},
-		{"any domain", "*@*", email, "a@b.c", true},
+		{"labels at any depth", "*@*.*.example.com", email, "a@b.c.example.com", true},
+		{"labels at any depth, not fewer", "*@*.*.example.com", email, "a@c.example.com", false},
 
 		{"local prefix", "j*@example.com", email, "jane@example.com", true},
 		{"local prefix matches the bare prefix", "j*@example.com", email, "j@example.com", true},
@@ -114,6 +115,11 @@ func TestParseRejectsMalformedPatterns(t *testing.T) {
 		{"12345678901234567", "12345678901234567", "has 17 digits"},
 		{"123456789012345*", "123456789012345*", "without wildcards"},
 		{"*", "*", "every target"},
+		{"*@*", "*@*", "last two labels"},
+		{"*@*.com", "*@*.com", "last two labels"},
+		{"*@example.*", "*@example.*", "last two labels"},
+		{"*@localhost", "*@localhost", "last two labels"},
+		{"jane@*.*", "jane@*.*", "last two labels"},
 		{"example.com", "example.com", "no @"},
 		{"a@b@example.com", "a@b@example.com", "more than one @"},
 		{"@example.com", "@example.com", "nothing before the @"},
@@ -166,7 +172,8 @@ func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"jane.doe@example.com", "j***@example.com"},
 		{"j@example.com", "j***@example.com"},
-		{"Jane@Example.com", "J***@Example.com"},
+		{"Jane@Example.com", "j***@example.com"},
+		{"JANE@EXAMPLE.COM", "j***@example.com"},
 		{"1234567890123456", "1234567890123456"},
 		{"123456", "***"},
 		{"no-at-sign", "***"},
@@ -199,11 +206,11 @@ func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
 // The matcher backtracks only to the last star, so a hostile pattern and
 // target stay cheap; this would not finish with a naive recursive matcher.
 func TestAllowedIsLinearOnHostileInput(t *testing.T) {
-	p, err := Parse(strings.Repeat("*a", 60) + "@" + strings.Repeat("*.", 60) + "x")
+	p, err := Parse(strings.Repeat("*a", 60) + "@" + strings.Repeat("*.", 60) + "x.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := strings.Repeat("a", 64) + "b@" + strings.Repeat("y.", 120) + "z"
+	target := strings.Repeat("a", 64) + "b@" + strings.Repeat("y.", 120) + "z.com"
 	if p.Allowed(email, target) {
 		t.Errorf("Allowed(%q) = true, want false", target)
 	}
