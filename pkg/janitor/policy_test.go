@@ -174,7 +174,7 @@ func TestNamedInvitationsAreCancelledWhateverThePolicyWithTheirTarget(t *testing
 		}
 		got := byID(t, rep)
 		r := got[id]
-		wantEntity := map[bool]string{false: "N***@Example.COM", true: "jane.doe@example.org"}[show]
+		wantEntity := map[bool]string{false: "n***@example.com", true: "jane.doe@example.org"}[show]
 		if r.Outcome != handshake.OutcomeCancelled || r.Reason != janitor.ReasonNamed || r.TargetType != handshake.TargetEmail || r.TargetEntity != wantEntity {
 			t.Errorf("LogTargets %v: %+v, want cancelled, named, Email %q", show, r, wantEntity)
 		}

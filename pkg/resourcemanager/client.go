@@ -22,7 +22,7 @@ import (
 type Options struct {
 	Endpoint    string              // host or URL (see ParseEndpoint); default https://resourcemanager.aliyuncs.com
 	Credentials CredentialsProvider // required unless every call carries WithCredentials
-	Timeout     time.Duration       // per attempt; default 5s
+	Timeout     time.Duration       // per attempt; default 5s. Keep it the budget's API timeout (pkg/deadline): longer, an attempt can outlive the cut-off
 	QPS         float64             // client-side rate limit, requests/s; default 10
 	MaxAttempts int                 // per call, first attempt included; default 5, at most 20
 	HTTPClient  *http.Client        // default: one tuned client (see newHTTPClient); one per process
@@ -281,6 +281,11 @@ func (c *Client) call(ctx context.Context, action string, params []param, out js
 				return requestID, attempts, stopped(ctx, action, last)
 			}
 			return requestID, attempts, fmt.Errorf("resourcemanager: %s: %w", action, err)
+		}
+		// Waiting for a turn and fetching credentials take time too: the
+		// budget's rule holds when the request leaves, not when it queued.
+		if !c.enoughTime(ctx, 0) {
+			return requestID, attempts, deadlineError(action, last)
 		}
 		attempts++
 		rid, err := c.attempt(ctx, action, target, creds, out)

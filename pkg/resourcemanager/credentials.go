@@ -117,6 +117,16 @@ type chainProvider struct {
 	fetched time.Time // zero: nothing cached
 }
 
+// fresh returns the cached credentials while they are fresh.
+func (p *chainProvider) fresh() (Credentials, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.fetched.IsZero() && p.now().Sub(p.fetched) < chainCacheTTL {
+		return p.cached, true
+	}
+	return Credentials{}, false
+}
+
 // chainCacheTTL is how long credentials from the chain are reused.
 const chainCacheTTL = 10 * time.Second
 
@@ -125,14 +135,15 @@ const chainCacheTTL = 10 * time.Second
 var ErrNoCredentials = errors.New("resourcemanager: no credentials")
 
 func (p *chainProvider) Credentials(ctx context.Context) (Credentials, error) {
-	p.mu.Lock()
-	if !p.fetched.IsZero() && p.now().Sub(p.fetched) < chainCacheTTL {
-		c := p.cached
-		p.mu.Unlock()
+	if c, ok := p.fresh(); ok {
 		return c, nil
 	}
-	p.mu.Unlock()
 	ch := p.flight.DoChan("chain", func() (any, error) {
+		// A flight that ended between this caller's miss and this call
+		// has filled the cache: no second call to the chain.
+		if c, ok := p.fresh(); ok {
+			return c, nil
+		}
 		c, err := p.fetch()
 		if err == nil && c.valid() {
 			p.mu.Lock()
