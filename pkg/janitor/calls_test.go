@@ -91,13 +91,13 @@ func TestRunStaysWithinTheClientRate(t *testing.T) {
 func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	t.Parallel() // slow by design; independent emulator
 	seed, named := pendingSet(8)
-	// Two calls at a time, 900ms each, 1.5s to the deadline and an API
-	// timeout of 250ms in the budget (no attempt starts after 1s, calls are
-	// cut off at 1.25s): two finish, two are cut off in flight, four never
-	// start.
+	// Two calls at a time, 900ms each, 3s to the deadline and an API
+	// timeout of 1s in the budget (no attempt starts after 1s, calls are
+	// cut off at 2s, Run answers by 2.5s: half a second of slack for a
+	// loaded machine): two or four finish, the rest never start.
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 900 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, APITimeout: 250 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, APITimeout: time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 
