@@ -76,18 +76,22 @@ func readmeSection(t *testing.T, name string) string {
 }
 
 // An operator who builds the stack by hand makes the same alarms: the
-// console walkthrough names each alarm of the template, and the Deploy
-// section each widget of its dashboard.
+// console walkthrough (docs/deploy-consoles.md, linked from the README's
+// section of that name) names each alarm of the template, and the README's
+// Deploy section each widget of its dashboard.
 func TestReadmeListsEveryAlarmInTheConsoleWalkthroughAndEveryDashboardWidget(t *testing.T) {
 	st := parseTemplate(t)
-	console := readmeSection(t, "Deploy from the web consoles")
+	if !strings.Contains(readmeSection(t, "Deploy from the web consoles"), "(docs/deploy-consoles.md)") {
+		t.Error("README's console section does not link docs/deploy-consoles.md")
+	}
+	console := string(readRoot(t, filepath.Join("docs", "deploy-consoles.md")))
 	alarms := st.alarms()
 	if len(alarms) == 0 {
 		t.Fatal("template.yaml has no alarms")
 	}
 	for _, a := range alarms {
 		if !strings.Contains(console, "`"+a.name+"`") {
-			t.Errorf("README's console walkthrough does not list the alarm `%s`", a.name)
+			t.Errorf("docs/deploy-consoles.md does not list the alarm `%s`", a.name)
 		}
 	}
 	deploy := readmeSection(t, "Deploy")
