@@ -180,8 +180,8 @@ func (l *adaptiveLimiter) onThrottle(epoch uint64) {
 	l.k = math.Cbrt(l.wmax * (1 - limiterBeta) / limiterC)
 	l.lastCut = now
 	l.set(max(l.floor, l.cur*limiterBeta))
-	// Drain what the bucket banked: after a throttle, requests leave at
-	// the new rate from now on, not a few at once.
+	// Drain what the bucket banked down to one token: after a throttle,
+	// requests leave at the new rate from now on, not a few at once.
 	burst := l.lim.Burst()
 	l.lim.SetBurst(1)
 	l.lim.SetBurst(burst)

@@ -177,7 +177,7 @@ func parseQuery(raw string) []param {
 
 // canonicalQuery writes params in canonical form: sorted by name then
 // value, names and values RFC 3986 encoded, joined with "=" and "&". The
-// Client sends its queries in this form too (encodeQuery), so what it
+// Client sends its queries in this form too, so what it
 // sends is what it signs.
 func canonicalQuery(params []param) string {
 	ps := slices.Clone(params)
@@ -195,9 +195,6 @@ func canonicalQuery(params []param) string {
 	}
 	return b.String()
 }
-
-// encodeQuery is the query of a request with params: its canonical form.
-func encodeQuery(params []param) string { return canonicalQuery(params) }
 
 // escape encodes s by RFC 3986: unreserved characters (A-Z a-z 0-9 - _ . ~)
 // as they are, every other byte as %XX with upper-case hex.
