@@ -249,7 +249,7 @@ var ErrListingTooLong = errors.New("listing too long")
 // answer into out. It returns the answer's request ID (the error's, on an
 // API error) and the number of requests sent.
 func (c *Client) call(ctx context.Context, action string, params []param, out jsonDecoder) (requestID string, attempts int, err error) {
-	target := c.base + canonicalQuery(params)
+	target := c.base + encodeQuery(params)
 	var last error
 	for attempts < c.maxAttempts {
 		if attempts > 0 {

@@ -219,7 +219,7 @@ func TestSignatureMatchesOfficialClient(t *testing.T) {
 				ps = append(ps, param{k, v})
 			}
 		}
-		ours, err := newRequest(context.Background(), "http://"+host+"/?"+canonicalQuery(ps), got.header.Get(hdrAction))
+		ours, err := newRequest(context.Background(), "http://"+host+"/?"+encodeQuery(ps), got.header.Get(hdrAction))
 		if err != nil {
 			t.Fatal(err)
 		}

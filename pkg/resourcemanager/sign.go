@@ -115,7 +115,7 @@ func canonicalRequest(req *http.Request) (canonical, signedHeaders string) {
 
 	var b strings.Builder
 	b.Grow(1024)
-	for _, part := range []string{req.Method, canonicalURI(req.URL.EscapedPath()), canonicalQuery(parseQuery(req.URL.RawQuery))} {
+	for _, part := range []string{req.Method, canonicalURI(req.URL.EscapedPath()), encodeQuery(parseQuery(req.URL.RawQuery))} {
 		b.WriteString(part)
 		b.WriteByte('\n')
 	}
@@ -175,11 +175,11 @@ func parseQuery(raw string) []param {
 	return ps
 }
 
-// canonicalQuery writes params in canonical form: sorted by name then
+// encodeQuery writes params in canonical form: sorted by name then
 // value, names and values RFC 3986 encoded, joined with "=" and "&". The
 // Client sends its queries in this form too, so what it
 // sends is what it signs.
-func canonicalQuery(params []param) string {
+func encodeQuery(params []param) string {
 	ps := slices.Clone(params)
 	slices.SortFunc(ps, func(a, b param) int {
 		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))

@@ -32,10 +32,10 @@ func TestEscapeIsRFC3986(t *testing.T) {
 }
 
 func TestEncodeQuerySortsAndEncodes(t *testing.T) {
-	got := canonicalQuery([]param{{"PageSize", "100"}, {"Format", "JSON"}, {"Note", "a b*c~"}, {"HandshakeId", "h-1"}})
+	got := encodeQuery([]param{{"PageSize", "100"}, {"Format", "JSON"}, {"Note", "a b*c~"}, {"HandshakeId", "h-1"}})
 	want := "Format=JSON&HandshakeId=h-1&Note=a%20b%2Ac~&PageSize=100"
 	if got != want {
-		t.Fatalf("canonicalQuery = %q, want %q", got, want)
+		t.Fatalf("encodeQuery = %q, want %q", got, want)
 	}
 }
 
@@ -60,7 +60,7 @@ func TestCanonicalQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := canonicalQuery(parseQuery(tt.raw)); got != tt.want {
+			if got := encodeQuery(parseQuery(tt.raw)); got != tt.want {
 				t.Errorf("canonical(%q) = %q, want %q", tt.raw, got, tt.want)
 			}
 		})
@@ -70,7 +70,7 @@ func TestCanonicalQuery(t *testing.T) {
 // testRequest is a CancelHandshake request as the Client builds it.
 func testRequest(t testing.TB) *http.Request {
 	t.Helper()
-	req, err := newRequest(context.Background(), "https://resourcemanager.aliyuncs.com/?"+canonicalQuery([]param{{"Format", "JSON"}, {"HandshakeId", "h-abcdEFGH12345678"}}), actionCancel)
+	req, err := newRequest(context.Background(), "https://resourcemanager.aliyuncs.com/?"+encodeQuery([]param{{"Format", "JSON"}, {"HandshakeId", "h-abcdEFGH12345678"}}), actionCancel)
 	if err != nil {
 		t.Fatal(err)
 	}

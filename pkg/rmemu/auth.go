@@ -175,7 +175,7 @@ func (s *Server) verifyV3(q *request, auth string) (identity, *response) {
 	var canon strings.Builder
 	canon.WriteString(r.Method)
 	canon.WriteString("\n/\n")
-	canon.WriteString(canonicalQuery(q.query, ""))
+	canon.WriteString(encodeQuery(q.query, ""))
 	canon.WriteByte('\n')
 	for _, name := range names {
 		canon.WriteString(name)
@@ -332,12 +332,12 @@ func rpcStringToSign(method string, q *request, redact string) string {
 	if redact != "" {
 		all["SecurityToken"] = []string{"<redacted>"}
 	}
-	return method + "&" + percentEncode("/") + "&" + percentEncode(canonicalQuery(all, "Signature"))
+	return method + "&" + percentEncode("/") + "&" + percentEncode(encodeQuery(all, "Signature"))
 }
 
-// canonicalQuery encodes every pair per RFC 3986, sorts by key then value,
+// encodeQuery encodes every pair per RFC 3986, sorts by key then value,
 // and joins them with &. The parameter named skip is left out.
-func canonicalQuery(params map[string][]string, skip string) string {
+func encodeQuery(params map[string][]string, skip string) string {
 	type pair struct{ k, v string }
 	pairs := make([]pair, 0, len(params))
 	for k, vs := range params {

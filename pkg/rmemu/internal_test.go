@@ -127,7 +127,7 @@ func TestPercentEncodeIsRFC3986(t *testing.T) {
 		}
 	}
 	q := map[string][]string{"b": {"2", "1"}, "a": {"x y"}, "Signature": {"s"}}
-	if got, want := canonicalQuery(q, "Signature"), "a=x%20y&b=1&b=2"; got != want {
-		t.Errorf("canonicalQuery = %q, want %q", got, want)
+	if got, want := encodeQuery(q, "Signature"), "a=x%20y&b=1&b=2"; got != want {
+		t.Errorf("encodeQuery = %q, want %q", got, want)
 	}
 }
