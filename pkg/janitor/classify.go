@@ -68,13 +68,17 @@ func blameCutOff(r Result, err error, code string) Result {
 	if r.Outcome != handshake.OutcomeFailed || errors.As(err, &apiErr) && !resourcemanager.IsRetryable(err) {
 		return r
 	}
-	why := "cut off by the invocation deadline"
-	if code == CodeCanceled {
-		why = "cut off: the invocation was interrupted"
-	}
 	r.ErrorCode = code
-	r.Error = shortError(fmt.Errorf("%s: %w", why, err), nil)
+	r.Error = shortError(fmt.Errorf("%s: %w", cutOffWhy(code), err), nil)
 	return r
+}
+
+// cutOffWhy says why calls were cut off, for code (ctxCode's).
+func cutOffWhy(code string) string {
+	if code == CodeCanceled {
+		return "cut off: the invocation was interrupted"
+	}
+	return "cut off by the invocation deadline"
 }
 
 // tooLate reports why no new call may start, if that is the case.

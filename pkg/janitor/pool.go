@@ -169,10 +169,8 @@ func (c *collector) stop() {
 			empty = true
 		}
 	}
-	code, why := ctxCode(c.inv), "cut off by the invocation deadline"
-	if code == CodeCanceled {
-		why = "cut off: the invocation was interrupted"
-	}
+	code := ctxCode(c.inv)
+	why := cutOffWhy(code)
 	for _, en := range c.entries {
 		if !en.done {
 			en.res = notFinished(en.res, code, why)
