@@ -387,11 +387,13 @@ func CheckPolicySweep(t testing.TB, emu *rmemu.Server, seed []handshake.Handshak
 }
 
 // redacted is how a target appears with LOG_TARGETS unset: account IDs as
-// they are, e-mail addresses as their first character, *** and the domain.
+// they are, e-mail addresses in lower case as their first character, ***
+// and the domain.
 func redacted(h handshake.Handshake) string {
 	if h.TargetType == handshake.TargetAccount {
 		return h.TargetEntity
 	}
-	at := strings.IndexByte(h.TargetEntity, '@')
-	return h.TargetEntity[:1] + "***" + h.TargetEntity[at:]
+	e := strings.ToLower(h.TargetEntity)
+	at := strings.IndexByte(e, '@')
+	return e[:1] + "***" + e[at:]
 }
