@@ -17,9 +17,9 @@ import (
 // API timeout, and of a call whose context carries no Budget (Of).
 const DefaultAPITimeout = 5 * time.Second
 
-// MaxReserve bounds the reserve: the time kept, at the end of an
+// maxReserve bounds the reserve: the time kept, at the end of an
 // invocation, for cutting off the calls in flight and answering.
-const MaxReserve = time.Second
+const maxReserve = time.Second
 
 // A Budget is the time one invocation has. With D the invocation's
 // deadline, T the API timeout (API_TIMEOUT: the longest one attempt may
@@ -72,8 +72,8 @@ func (b Budget) APITimeout() time.Duration {
 	return DefaultAPITimeout
 }
 
-// Reserve is R: T, at most MaxReserve.
-func (b Budget) Reserve() time.Duration { return min(b.APITimeout(), MaxReserve) }
+// Reserve is R: T, at most 1 s (maxReserve).
+func (b Budget) Reserve() time.Duration { return min(b.APITimeout(), maxReserve) }
 
 // StartBy is the last moment a new API attempt may start, T + R before the
 // deadline; ok is false when there is no deadline.
