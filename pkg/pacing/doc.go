@@ -9,8 +9,13 @@
 // the Pacer supplies the rest:
 //
 //   - Rate: every attempt of every call waits for its turn at one adaptive
-//     rate limit, which starts at Options.QPS, is cut by throttles and grows
-//     back (the rules are those of limiter).
+//     rate limit. It starts at Options.QPS and never exceeds it; a throttle
+//     of a request paced at the current rate cuts it to 0.7 of itself (the
+//     throttles of requests paced before a cut do not cut again), and it
+//     grows back along CUBIC's curve (RFC 8312); it never goes below half
+//     of the QPS; and when requests paced there are still throttled 15 % of
+//     the time or more, the throttling is someone else's: the rate goes
+//     back to the QPS and throttles do not cut it for 5 s.
 //   - Retries: a transient answer, a throttle or no answer is tried again,
 //     up to Options.MaxAttempts attempts per call, the first included, after
 //     an exponential backoff with full jitter: before retry n a uniformly
