@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -124,16 +125,16 @@ func TestChaosRunGivesEveryInputOneResultAndCancelsEachPendingAtMostOnce(t *test
 	api, err := resourcemanager.New(resourcemanager.Options{
 		Endpoint:    srv.URL,
 		Credentials: testCredentials,
-		Timeout:     2 * time.Second,
 		QPS:         1000,
 		HTTPClient:  srv.Client(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := &janitor.Engine{API: api, Concurrency: 32, APITimeout: 2 * time.Second}
+	engine := &janitor.Engine{API: api, Concurrency: 32}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
+	ctx = deadline.NewContext(ctx, deadline.For(ctx, 2*time.Second))
 	ctx = logging.WithInvocation(ctx, logging.New(&testkit.LogBuffer{}, -1), logging.Invocation{Platform: logging.PlatformCLI, Trigger: "chaos"})
 
 	start := time.Now()

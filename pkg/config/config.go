@@ -16,8 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 	"github.com/rs/zerolog"
 )
@@ -46,15 +49,15 @@ const (
 	EnvSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
 )
 
-// Defaults, used when a variable is unset or empty.
+// Defaults, used when a variable is unset or empty. The defaults of
+// RESOURCEMANAGER_ENDPOINT, API_QPS and API_TIMEOUT are those of the code
+// that uses them: resourcemanager.DefaultEndpoint, pacing.DefaultQPS and
+// deadline.DefaultAPITimeout.
 const (
-	DefaultEndpoint         = "https://resourcemanager.aliyuncs.com"
 	DefaultStaleAfter       = 168 * time.Hour
 	DefaultDryRun           = false
 	DefaultMaxCancellations = 100
-	DefaultAPIQPS           = 10.0
 	DefaultAPIConcurrency   = 4
-	DefaultAPITimeout       = 5 * time.Second
 	DefaultLogLevel         = zerolog.InfoLevel
 	DefaultMetricsNamespace = "HandshakeJanitor"
 )
@@ -106,13 +109,13 @@ func (c Config) TargetPolicy() (targetpolicy.Policy, error) {
 // Default returns the configuration of an empty environment.
 func Default() Config {
 	return Config{
-		Endpoint:         DefaultEndpoint,
+		Endpoint:         resourcemanager.DefaultEndpoint,
 		StaleAfter:       DefaultStaleAfter,
 		DryRun:           DefaultDryRun,
 		MaxCancellations: DefaultMaxCancellations,
-		APIQPS:           DefaultAPIQPS,
+		APIQPS:           pacing.DefaultQPS,
 		APIConcurrency:   DefaultAPIConcurrency,
-		APITimeout:       DefaultAPITimeout,
+		APITimeout:       deadline.DefaultAPITimeout,
 		LogLevel:         DefaultLogLevel,
 		MetricsNamespace: DefaultMetricsNamespace,
 	}

@@ -31,6 +31,9 @@ type Handler struct {
 	Platform string // logging.PlatformAWS, PlatformFC or PlatformCLI
 	Logger   zerolog.Logger
 	Engine   *janitor.Engine
+	// APITimeout is T of every invocation's deadline.Budget (API_TIMEOUT):
+	// the longest one API attempt may take. Zero: deadline.DefaultAPITimeout.
+	APITimeout time.Duration
 
 	invocations atomic.Int64 // cold_start is true only for the first
 }
@@ -44,7 +47,6 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 	client, err := resourcemanager.New(resourcemanager.Options{
 		Endpoint:    cfg.Endpoint,
 		Credentials: creds,
-		Timeout:     cfg.APITimeout,
 		QPS:         cfg.APIQPS,
 	})
 	if err != nil {
@@ -55,15 +57,15 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 		return nil, err
 	}
 	return &Handler{
-		Platform: platform,
-		Logger:   logger,
+		Platform:   platform,
+		Logger:     logger,
+		APITimeout: cfg.APITimeout,
 		Engine: &janitor.Engine{
 			API:              client,
 			Concurrency:      cfg.APIConcurrency,
 			MaxCancellations: cfg.MaxCancellations,
 			DryRun:           cfg.DryRun,
 			StaleAfter:       cfg.StaleAfter,
-			APITimeout:       cfg.APITimeout,
 			Now:              time.Now,
 			AllowedTargets:   allowed,
 			LogTargets:       cfg.LogTargets,
@@ -151,7 +153,7 @@ func (h *Handler) begin(ctx context.Context, inv Invocation, trig string) contex
 	if trig == "" {
 		trig = "unknown"
 	}
-	ctx = deadline.NewContext(ctx, h.Engine.Budget(ctx))
+	ctx = deadline.NewContext(ctx, deadline.For(ctx, h.APITimeout))
 	return logging.WithInvocation(ctx, h.Logger, logging.Invocation{
 		Platform:     h.Platform,
 		InvocationID: inv.ID,

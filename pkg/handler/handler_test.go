@@ -445,15 +445,14 @@ func TestDeadlineAnswersBeforeItWithTheUnfinishedFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.platform, func(t *testing.T) {
-			// The emulator answers after 10s; the invocation has 2s, its
-			// budget (API timeout 500ms) starts nothing with less than 1s
-			// left, and the client's attempts may take longer than the
-			// invocation: the cut-off ends them.
+			// The emulator answers after 10s; the invocation has 2s, and
+			// its budget (API timeout 700ms) starts nothing with less
+			// than 1.4s left: the first attempt times out at 700ms, and
+			// no retry may start after it.
 			e := newEnv(t, envOptions{
-				platform:      tt.platform,
-				emu:           rmemu.Options{Faults: rmemu.Faults{Latency: 10 * time.Second}},
-				apiTimeout:    500 * time.Millisecond,
-				clientTimeout: 5 * time.Second,
+				platform:   tt.platform,
+				emu:        rmemu.Options{Faults: rmemu.Faults{Latency: 10 * time.Second}},
+				apiTimeout: 700 * time.Millisecond,
 			})
 			e.seed(t, time.Hour, id(1), id(2), id(3))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -496,7 +495,7 @@ func TestNewBuildsTheHandlerFromTheConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Engine.Concurrency != 2 || h.Engine.MaxCancellations != 7 || !h.Engine.DryRun ||
-		h.Engine.APITimeout != 3*time.Second || h.Platform != logging.PlatformAWS ||
+		h.APITimeout != 3*time.Second || h.Platform != logging.PlatformAWS ||
 		h.Engine.AllowedTargets.String() != "*@example.com" || !h.Engine.LogTargets {
 		t.Errorf("engine = %+v, want the configured settings", *h.Engine)
 	}

@@ -96,10 +96,11 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	// cut off at 2s, Run answers by 2.5s: half a second of slack for a
 	// loaded machine): two or four finish, the rest never start.
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 900 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, APITimeout: time.Second}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	ctx = withAPITimeout(ctx, time.Second)
 
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m1", IDs: named[:4]}, {Key: "m2", IDs: named[4:]}}})
 	returned := time.Now()
@@ -145,9 +146,10 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 
 func TestRunStartsNothingWhenTheBudgetLeavesNoTimeForAnAttempt(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{}, invitation(testID(1), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), APITimeout: time.Hour}
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	ctx = withAPITimeout(ctx, time.Hour)
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), "bad"}}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -185,10 +187,11 @@ func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T)
 	// calls are cut off at 2s and Run answers by 2.5s: half a second of
 	// slack, so that a loaded machine's scheduling delays do not make the
 	// test flaky.
-	e := &janitor.Engine{API: api, APITimeout: time.Second, Concurrency: 1}
+	e := &janitor.Engine{API: api, Concurrency: 1}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	ctx = withAPITimeout(ctx, time.Second)
 	rep, _ := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), testID(2)}}}})
 	if now := time.Now(); !now.Before(deadline) {
 		t.Errorf("Run returned %v after the deadline", now.Sub(deadline))
@@ -216,15 +219,13 @@ func cancelWhenInFlight(emu *rmemu.Server, cancel context.CancelFunc) {
 
 // runInterrupted runs a Job of two invitations on one worker, against an
 // emulator that answers after latency, and interrupts it once a call is in
-// flight. apiTimeout is the engine's (zero: the default); the client's
-// attempts may take 20 s.
+// flight. apiTimeout is the Budget's (zero: the default).
 func runInterrupted(t *testing.T, latency, apiTimeout time.Duration) (*rmemu.Server, janitor.Report) {
 	t.Helper()
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: latency}},
 		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1,
-		APITimeout: apiTimeout}
-	ctx, cancel := context.WithCancel(context.Background())
+	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 1}
+	ctx, cancel := context.WithCancel(withAPITimeout(context.Background(), apiTimeout))
 	defer cancel()
 	go cancelWhenInFlight(emu, cancel)
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), testID(2)}}}})

@@ -29,7 +29,6 @@ const (
 	DefaultConcurrency      = 4
 	DefaultMaxCancellations = 100
 	DefaultStaleAfter       = 7 * 24 * time.Hour
-	DefaultAPITimeout       = resourcemanager.DefaultTimeout
 )
 
 // Error codes the engine itself puts in Results.
@@ -65,10 +64,6 @@ type Engine struct {
 	// StaleAfter is the sweep's default age: a Pending invitation created
 	// longer ago than this is stale.
 	StaleAfter time.Duration
-	// APITimeout is the API client's per-attempt timeout (API_TIMEOUT). A
-	// Run whose context carries no deadline.Budget builds one from it and
-	// the context's deadline.
-	APITimeout time.Duration
 	// Now is the clock sweeps measure age from; default time.Now.
 	Now func() time.Time
 	// AllowedTargets is the target policy (ALLOWED_TARGETS): a sweep also
@@ -93,19 +88,17 @@ type Engine struct {
 // refused the sweep (*GuardError). Per-invitation failures are Results, not
 // errors: check Report.Failed. The Report is meaningful in every case.
 //
-// Run spends its time as the invocation's deadline.Budget says (the one ctx
-// carries, else one built from ctx's deadline and APITimeout), and passes
-// that Budget to the API client in the calls' context: every invitation not
-// finished in time is failed with error code DeadlineExceeded, or Canceled
-// when ctx was cancelled.
+// Run spends its time as the invocation's deadline.Budget says
+// (deadline.Of(ctx): the one ctx carries, else ctx's deadline with the
+// default API timeout), and passes that Budget to the API client in the
+// calls' context, so that the client's attempts take at most its API
+// timeout: every invitation not finished in time is failed with error code
+// DeadlineExceeded, or Canceled when ctx was cancelled.
 func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	start := time.Now()
 	dry := e.DryRun || job.DryRun
-	b, ok := deadline.FromContext(ctx)
-	if !ok {
-		b = e.Budget(ctx)
-		ctx = deadline.NewContext(ctx, b)
-	}
+	b := deadline.Of(ctx)
+	ctx = deadline.NewContext(ctx, b)
 
 	listCtx, cancelList := cutOffContext(ctx, b)
 	defer cancelList()
@@ -119,12 +112,6 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	logResults(ctx, rep.Results)
 	e.LogSummary(ctx, rep, err)
 	return rep, err
-}
-
-// Budget is the deadline budget of an invocation whose context is ctx:
-// ctx's deadline, and APITimeout for the longest an attempt may take.
-func (e *Engine) Budget(ctx context.Context) deadline.Budget {
-	return deadline.For(ctx, e.apiTimeout())
 }
 
 // cutOffContext derives from parent the context whose deadline is the
@@ -156,13 +143,6 @@ func (e *Engine) staleAfter() time.Duration {
 		return e.StaleAfter
 	}
 	return DefaultStaleAfter
-}
-
-func (e *Engine) apiTimeout() time.Duration {
-	if e.APITimeout > 0 {
-		return e.APITimeout
-	}
-	return DefaultAPITimeout
 }
 
 // showTarget is how a target appears in Results and log lines: as it is

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -162,4 +163,10 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// withAPITimeout returns ctx carrying the Budget of its deadline with
+// apiTimeout (zero: the default).
+func withAPITimeout(ctx context.Context, apiTimeout time.Duration) context.Context {
+	return deadline.NewContext(ctx, deadline.For(ctx, apiTimeout))
 }

@@ -31,9 +31,9 @@ func (e *Engine) plan(ctx context.Context, job Job, dry bool) (plan, error) {
 	if e.API == nil {
 		return refuse(job, errors.New("janitor: Engine.API is nil"))
 	}
-	if e.Concurrency < 0 || e.MaxCancellations < 0 || e.StaleAfter < 0 || e.APITimeout < 0 {
-		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s, APITimeout %s): want zero (default) or more",
-			e.Concurrency, e.MaxCancellations, e.StaleAfter, e.APITimeout))
+	if e.Concurrency < 0 || e.MaxCancellations < 0 || e.StaleAfter < 0 {
+		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s): want zero (default) or more",
+			e.Concurrency, e.MaxCancellations, e.StaleAfter))
 	}
 	if job.Sweep == nil {
 		return planItems(job.Items, dry), nil
