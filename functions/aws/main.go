@@ -13,7 +13,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -38,11 +37,7 @@ func main() {
 			if lc, ok := lambdacontext.FromContext(ctx); ok {
 				inv.ID = lc.AwsRequestID
 			}
-			resp, err := h.AWS(ctx, inv, payload)
-			if sqs, ok := resp.(*handler.SQSResponse); ok {
-				return toSQSEventResponse(sqs), err
-			}
-			return resp, err
+			return h.AWS(ctx, inv, payload)
 		},
 		lambda.WithEnableSIGTERM(func() {
 			// Lambda sends SIGTERM before it ends the sandbox. The logger
@@ -90,12 +85,4 @@ func coldStart(ctx context.Context) (*handler.Handler, error) {
 		return nil, fmt.Errorf("%s: %w", config.EnvMetricsNamespace, err)
 	}
 	return h, nil
-}
-
-func toSQSEventResponse(r *handler.SQSResponse) events.SQSEventResponse {
-	out := events.SQSEventResponse{BatchItemFailures: make([]events.SQSBatchItemFailure, len(r.BatchItemFailures))}
-	for i, f := range r.BatchItemFailures {
-		out.BatchItemFailures[i] = events.SQSBatchItemFailure{ItemIdentifier: f.ItemIdentifier}
-	}
-	return out
 }

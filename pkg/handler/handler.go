@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
@@ -77,20 +78,8 @@ type Invocation struct {
 	Credentials *resourcemanager.Credentials // this invocation's own (FC), or nil
 }
 
-// BatchItemFailure names an SQS record to redeliver. It has the JSON shape of
-// aws-lambda-go's events.SQSBatchItemFailure.
-type BatchItemFailure struct {
-	ItemIdentifier string `json:"itemIdentifier"`
-}
-
-// SQSResponse is the partial batch response of an SQS invocation
-// (events.SQSEventResponse's shape).
-type SQSResponse struct {
-	BatchItemFailures []BatchItemFailure `json:"batchItemFailures"`
-}
-
 // AWS serves one Lambda invocation. For an SQS event it returns an
-// *SQSResponse listing every record to redeliver and a nil error (so the
+// *events.SQSEventResponse (a partial batch response) listing every record to redeliver and a nil error (so the
 // successful records are deleted); for anything else it returns the
 // *janitor.Report, with an error when any result is failed.
 func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any, error) {
@@ -106,10 +95,10 @@ func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any,
 			// happen for named IDs, but if it does, nothing is dropped.
 			return nil, err
 		}
-		resp := &SQSResponse{BatchItemFailures: []BatchItemFailure{}}
+		resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		for _, it := range report.Items {
 			if it.Redeliver {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, BatchItemFailure{ItemIdentifier: it.Key})
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: it.Key})
 			}
 		}
 		return resp, nil

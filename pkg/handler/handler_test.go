@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
@@ -42,9 +43,9 @@ func TestAWSSQSListsExactlyTheRecordsToRedeliver(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AWS: %v (an SQS batch answers with a partial batch response, not an error)", err)
 	}
-	sqs, ok := resp.(*handler.SQSResponse)
+	sqs, ok := resp.(*events.SQSEventResponse)
 	if !ok {
-		t.Fatalf("response is %T, want *handler.SQSResponse", resp)
+		t.Fatalf("response is %T, want *events.SQSEventResponse", resp)
 	}
 	var got []string
 	for _, f := range sqs.BatchItemFailures {
@@ -423,7 +424,7 @@ func TestDeadlineAnswersBeforeItWithTheUnfinishedFailed(t *testing.T) {
 		{logging.PlatformAWS, func(t *testing.T) []byte {
 			return sqsEvent(t, [2]string{"m-1", id(1)}, [2]string{"m-2", id(2)}, [2]string{"m-3", id(3)})
 		}, func(t *testing.T, resp any, err error) {
-			sqs, ok := resp.(*handler.SQSResponse)
+			sqs, ok := resp.(*events.SQSEventResponse)
 			if err != nil || !ok || len(sqs.BatchItemFailures) != 3 {
 				t.Fatalf("response %#v, error %v: want all three records in batchItemFailures", resp, err)
 			}
