@@ -63,14 +63,19 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := ef.check(); err != nil {
 		return err
 	}
-	sweep := &janitor.Sweep{TargetEntity: *targetEntity}
+	sweep := &janitor.Sweep{}
 	if *olderThan != "" {
 		d, err := config.ParseDuration(*olderThan)
-		if err != nil || d <= 0 {
-			return &exitError{2, fmt.Errorf("-older-than %s: want a positive Go duration like 72h or whole days like 7d", handshake.Quote(*olderThan, 40))}
+		if err != nil {
+			return &exitError{2, fmt.Errorf("-older-than: %w", err)}
 		}
 		sweep.OlderThan = d
 	}
+	g, err := janitor.ParseGlob(*targetEntity)
+	if err != nil {
+		return &exitError{2, fmt.Errorf("-target-entity: %w", err)}
+	}
+	sweep.TargetEntity = g
 	if len(allow) > 0 {
 		p, err := targetpolicy.Parse(strings.Join(allow, ","))
 		if err != nil {
@@ -79,7 +84,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if p.Empty() {
 			return &exitError{2, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
 		}
-		sweep.AllowedTargets = p.String()
+		sweep.AllowedTargets = p
 	}
 	if *targetType != "" {
 		tt, err := handshake.ParseTargetType(*targetType)

@@ -345,7 +345,7 @@ func TestTemplateScheduleSweepsWithRetriesAndItsOwnDeadLetterQueue(t *testing.T)
 		// for a sweep with the configured policy.
 		input, _ := ev["Input"].(string)
 		d, err := trigger.AWS([]byte(input))
-		if err != nil || d.Job.Sweep == nil || *d.Job.Sweep != (janitor.Sweep{}) {
+		if err != nil || d.Job.Sweep == nil || !reflect.DeepEqual(*d.Job.Sweep, janitor.Sweep{}) {
 			t.Errorf("%s Input = %q: trigger.AWS = %+v, %v; want a sweep with the configured policy", name, input, d, err)
 		}
 	}
