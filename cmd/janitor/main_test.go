@@ -13,6 +13,7 @@ import (
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
@@ -211,6 +212,39 @@ func TestInvokeRunsTheHandlerOnAnEventFile(t *testing.T) {
 	var resp map[string]any
 	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil || resp["summary"] == nil {
 		t.Errorf("stdout is not the Report: %v\n%s", err, stdout.String())
+	}
+}
+
+// TestInvokeAWSBuildsTheHandlerAsTheLambdaDoes: `janitor invoke -platform
+// aws` logs the start-up configuration line and writes its summary line as
+// an EMF document, as the Lambda function does, and answers an SQS batch
+// with a partial batch response.
+func TestInvokeAWSBuildsTheHandlerAsTheLambdaDoes(t *testing.T) {
+	_, getenv := emulatorEnv(t, pending("h-Ab12Cd34Ef56Gh78", time.Hour))
+	var stdout, stderr bytes.Buffer
+	args := []string{"invoke", "-platform", "aws", "-event", "../../events/aws-sqs.json", "-log-format", "json"}
+	if code := run(context.Background(), args, &stdout, &stderr, getenv); code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	var resp map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil || resp["batchItemFailures"] == nil {
+		t.Errorf("stdout is not a partial batch response: %v\n%s", err, stdout.String())
+	}
+	var configLine, emfSummary bool
+	for line := range strings.Lines(stderr.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %v: %s", err, line)
+		}
+		switch m["message"] {
+		case "configuration":
+			configLine = m["platform"] == "aws"
+		case logging.MessageSummary:
+			_, emfSummary = m["_aws"]
+		}
+	}
+	if !configLine || !emfSummary {
+		t.Errorf("configuration line %v, EMF summary line %v; want both; stderr:\n%s", configLine, emfSummary, stderr.String())
 	}
 }
 

@@ -12,11 +12,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
-	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
+	"github.com/rs/zerolog"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/startup"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
@@ -122,20 +123,14 @@ func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, get
 // runJob builds the engine from the environment, runs job, and prints the
 // Report. It fails when any result failed or the engine refused the job.
 func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, maxN int, stdout, stderr io.Writer, getenv func(string) string) error {
-	cfg, err := config.Load(getenv)
+	h, err := startup.New(ctx, startup.Options{Platform: logging.PlatformCLI, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
+		return ef.log.logger(stderr, level, getenv)
+	}})
 	if err != nil {
-		return &exitError{2, err}
+		return startupError(err)
 	}
 	if maxN >= 0 {
-		cfg.MaxCancellations = maxN
-	}
-	creds, err := resourcemanager.DefaultCredentials()
-	if err != nil {
-		return err
-	}
-	h, err := handler.New(logging.PlatformCLI, cfg, ef.log.logger(stderr, cfg.LogLevel, getenv), creds)
-	if err != nil {
-		return err
+		h.Engine.MaxCancellations = maxN
 	}
 	ctx = logging.WithInvocation(ctx, h.Logger, logging.Invocation{Platform: logging.PlatformCLI, Trigger: trig, ColdStart: true})
 	report, runErr := h.Engine.Run(ctx, job)
