@@ -13,8 +13,8 @@ import (
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
-	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
@@ -275,8 +275,8 @@ func TestEmulatorCommandServesTheSeedAndPrintsItsEndpoint(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Summary.DryRun != 3 { // the three stale Pending invitations of events/emulator/seed.json, not the fresh two
-		t.Errorf("dry run found %d stale invitations, want 3: %+v", r.Summary.DryRun, r.Results)
+	if r.Summary[handshake.OutcomeDryRun] != 3 { // the three stale Pending invitations of events/emulator/seed.json, not the fresh two
+		t.Errorf("dry run found %d stale invitations, want 3: %+v", r.Summary[handshake.OutcomeDryRun], r.Results)
 	}
 	cancel()
 	select {

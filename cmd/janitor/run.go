@@ -144,7 +144,7 @@ func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, m
 		return &exitError{130, errors.New("interrupted: the calls in flight finished; the rest are reported failed")}
 	}
 	if report.Failed() {
-		return &exitError{1, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary.Failed)}
+		return &exitError{1, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary[handshake.OutcomeFailed])}
 	}
 	return nil
 }
@@ -175,9 +175,15 @@ func printReport(w io.Writer, r *janitor.Report, format string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	s := r.Summary
-	fmt.Fprintf(w, "\n%d invitation(s): %d cancelled, %d skipped, %d not found, %d invalid, %d dry run, %d failed\n",
-		len(r.Results), s.Cancelled, s.Skipped, s.NotFound, s.Invalid, s.DryRun, s.Failed)
+	fmt.Fprintf(w, "\n%d invitation(s):", len(r.Results))
+	for i, o := range handshake.Outcomes() {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "%s %d %s", sep, r.Summary[o], strings.ReplaceAll(string(o), "_", " "))
+	}
+	fmt.Fprintln(w)
 	for _, warn := range r.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
 	}

@@ -246,9 +246,12 @@ func (e *FailedError) Error() string {
 		more = fmt.Sprintf(" and %d more", len(ids)-maxListed)
 		ids = ids[:maxListed]
 	}
-	s := e.Summary
-	return fmt.Sprintf("%d invitation(s) failed and should be retried: %s%s (cancelled %d, skipped %d, not_found %d, invalid %d, dry_run %d, failed %d)",
-		s.Failed, strings.Join(ids, ","), more, s.Cancelled, s.Skipped, s.NotFound, s.Invalid, s.DryRun, s.Failed)
+	counts := make([]string, 0, len(handshake.Outcomes()))
+	for _, o := range handshake.Outcomes() {
+		counts = append(counts, fmt.Sprintf("%s %d", o, e.Summary[o]))
+	}
+	return fmt.Sprintf("%d invitation(s) failed and should be retried: %s%s (%s)",
+		e.Summary[handshake.OutcomeFailed], strings.Join(ids, ","), more, strings.Join(counts, ", "))
 }
 
 // safe returns s as it is when it is a plain token (an ID, a message ID, an

@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -245,7 +246,8 @@ func (h *Handshake) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 // Outcome is what the janitor did with one invitation.
 type Outcome string
 
-// The six outcomes (README.md, "Outcomes").
+// The outcomes. Outcomes lists them; a new one is a constant here and an
+// entry there.
 const (
 	OutcomeCancelled Outcome = "cancelled" // the API cancelled it
 	OutcomeSkipped   Outcome = "skipped"   // 409 HandshakeStatusMismatch: already final
@@ -255,8 +257,14 @@ const (
 	OutcomeFailed    Outcome = "failed"    // not finished: the platform should redeliver
 )
 
-// Outcomes lists every outcome in report order.
-var Outcomes = []Outcome{OutcomeCancelled, OutcomeSkipped, OutcomeNotFound, OutcomeInvalid, OutcomeDryRun, OutcomeFailed}
+// Outcomes returns every outcome, in report order: the one list the
+// summary, its log line and metrics, and the CLI's report are built from.
+func Outcomes() []Outcome { return slices.Clone(outcomes[:]) }
+
+var outcomes = [...]Outcome{OutcomeCancelled, OutcomeSkipped, OutcomeNotFound, OutcomeInvalid, OutcomeDryRun, OutcomeFailed}
+
+// Known reports whether o is one of Outcomes.
+func (o Outcome) Known() bool { return slices.Contains(outcomes[:], o) }
 
 // Redeliver reports whether a queue record holding this outcome must go back
 // to the queue: failed ones so they are tried again, invalid ones so that the

@@ -24,7 +24,7 @@ func TestRunKeepsCallsInFlightWithinConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if rep.Summary.Cancelled != n {
+	if rep.Summary[handshake.OutcomeCancelled] != n {
 		t.Errorf("Summary = %+v, want %d cancelled", rep.Summary, n)
 	}
 	st := emu.Stats()
@@ -56,7 +56,7 @@ func TestRunStaysWithinTheClientRate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if rep.Summary.Cancelled != n {
+	if rep.Summary[handshake.OutcomeCancelled] != n {
 		t.Fatalf("Summary = %+v, want %d cancelled", rep.Summary, n)
 	}
 	// Behavioural bounds of a token bucket (burst 1) at qps, with 10% slack:
@@ -115,7 +115,7 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	}
 	// 8 calls of 900ms, 2 at a time, need 3.6s: the deadline must leave
 	// some failed.
-	if rep.Summary.Failed == 0 {
+	if rep.Summary[handshake.OutcomeFailed] == 0 {
 		t.Errorf("Summary = %+v, want some failed at the deadline", rep.Summary)
 	}
 	for _, r := range rep.Results {

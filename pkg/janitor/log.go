@@ -79,7 +79,8 @@ func logItems(ctx context.Context, items []ItemReport) {
 }
 
 // LogSummary writes the invocation summary line, the one line per
-// invocation that log-based metrics count: the six outcome counts,
+// invocation that log-based metrics count: the count of every outcome
+// (handshake.Outcomes, each under its own name),
 // guard_refused (1 when err is the guard's refusal), the duration (zero
 // when no Job ran), cold_start, the mode and the records, and err (the Job's
 // refusal, or an event that could not be decoded) when it is not nil. It is
@@ -109,18 +110,14 @@ func (e *Engine) LogSummary(ctx context.Context, rep Report, err error) {
 		ev = ev.Str(zerolog.LevelFieldName, zerolog.LevelFieldMarshalFunc(lvl))
 	}
 	inv, _ := logging.InvocationFrom(ctx) // the zero Invocation outside one: not a cold start
-	s := rep.Summary
-	guardRefused := 0 // a number, like the counts: metrics are built from it
+	guardRefused := 0                     // a number, like the counts: metrics are built from it
 	if _, ok := errors.AsType[*GuardError](err); ok {
 		guardRefused = 1
 	}
-	ev = ev.Int("cancelled", s.Cancelled).
-		Int("skipped", s.Skipped).
-		Int("not_found", s.NotFound).
-		Int("invalid", s.Invalid).
-		Int("dry_run", s.DryRun).
-		Int("failed", s.Failed).
-		Int(logging.FieldGuardRefused, guardRefused).
+	for _, o := range handshake.Outcomes() {
+		ev = ev.Int(string(o), rep.Summary[o]) // each outcome's count, under its name
+	}
+	ev = ev.Int(logging.FieldGuardRefused, guardRefused).
 		Int64(logging.FieldDurationMS, rep.Duration.Milliseconds()).
 		Bool(logging.FieldColdStart, inv.ColdStart)
 	if rep.Mode != "" {

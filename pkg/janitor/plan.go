@@ -159,7 +159,7 @@ func (p *plan) guard(limit int, dry bool) error {
 
 // report assembles the Report from the plan's entries.
 func (p plan) report() Report {
-	rep := Report{Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
+	rep := Report{Summary: Summary{}, Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
 	for _, en := range p.entries {
 		rep.Results = append(rep.Results, en.res)
 		rep.Summary.add(en.res.Outcome)
