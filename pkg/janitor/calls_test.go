@@ -1,15 +1,20 @@
 package janitor_test
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
@@ -189,9 +194,19 @@ func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	var logs bytes.Buffer
+	ctx = logging.New(&logs, zerolog.InfoLevel).WithContext(ctx)
 	rep, _ := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), testID(2)}}}})
 	if now := time.Now(); !now.Before(deadline) {
 		t.Errorf("Run returned %v after the deadline", now.Sub(deadline))
+	}
+	// The stuck call is abandoned, and says so: in the Report, its
+	// Result and the summary line.
+	if rep.Abandoned != 1 || len(rep.Results) == 0 || !strings.HasPrefix(rep.Results[0].Error, "abandoned") {
+		t.Errorf("Abandoned = %d, first Result %+v; want 1 abandoned call, the first", rep.Abandoned, rep.Results)
+	}
+	if !strings.Contains(logs.String(), `"abandoned":1,`) {
+		t.Errorf("the summary line does not count the abandoned call:\n%s", logs.String())
 	}
 	for _, r := range rep.Results {
 		if r.Outcome != handshake.OutcomeFailed || r.ErrorCode != janitor.CodeDeadlineExceeded {

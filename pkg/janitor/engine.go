@@ -110,11 +110,12 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	listCtx, cancelList := cutOffContext(ctx, b)
 	defer cancelList()
 	p, err := e.plan(listCtx, job, dry)
+	abandoned := 0
 	if err == nil {
-		e.cancelAll(ctx, p.entries, b)
+		abandoned = e.cancelAll(ctx, p.entries)
 	}
 	rep := p.report()
-	rep.Mode, rep.DryRunMode, rep.Duration = job.mode(), dry, time.Since(start)
+	rep.Mode, rep.DryRunMode, rep.Abandoned, rep.Duration = job.mode(), dry, abandoned, time.Since(start)
 	logItems(ctx, rep.Items)
 	logResults(ctx, rep.Results)
 	e.LogSummary(ctx, rep, err)

@@ -108,9 +108,12 @@ type Report struct {
 
 	// What the summary line says of the Run beyond the counts: Mode is
 	// ModeItems or ModeSweep (empty when no Job ran), DryRunMode whether
-	// nothing was to be cancelled, Duration how long Run took.
+	// nothing was to be cancelled, Abandoned how many calls had not
+	// returned when Run had to answer (their Results are failed),
+	// Duration how long Run took.
 	Mode       string        `json:"-"`
 	DryRunMode bool          `json:"-"`
+	Abandoned  int           `json:"-"`
 	Duration   time.Duration `json:"-"`
 }
 
