@@ -206,18 +206,12 @@ var reportColumns = []struct {
 	{"REQUEST ID", func(r janitor.Result) string { return r.APIRequestID }},
 }
 
-// cell is a table cell: "-" for nothing, and quoted when the value holds
-// white space, quotes or anything not printable ASCII (an invalid ID is
-// whatever the sender wrote; a tab would break the table, a control
-// character the terminal).
+// cell is a table cell: "-" for nothing, else the value as
+// handshake.Show shows it (an invalid ID is whatever the sender wrote; a
+// tab would break the table, a control character the terminal).
 func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c > '~' || c == '"' {
-			return strconv.Quote(s)
-		}
-	}
-	return s
+	return handshake.Show(s, 200)
 }

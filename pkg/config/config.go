@@ -89,7 +89,7 @@ type Config struct {
 	// TargetPolicy returns it parsed. (A string keeps Config comparable.)
 	AllowedTargets string
 	// LogTargets logs and reports invitation targets as they are; false,
-	// e-mail addresses are redacted (targetpolicy.Redact).
+	// e-mail addresses are masked (targetpolicy.MaskTarget).
 	LogTargets bool
 }
 
@@ -373,7 +373,7 @@ func (c Config) allowedTargetsShown() string {
 	if err != nil {
 		return "(invalid)"
 	}
-	return p.Redacted()
+	return p.Masked()
 }
 
 // String returns the effective configuration on one line, key=value pairs

@@ -203,7 +203,7 @@ func (e *RedeliverError) Error() string {
 			b.WriteString(";")
 		}
 		b.WriteString(" ")
-		b.WriteString(safe(it.Key))
+		b.WriteString(handshake.Show(it.Key, shown))
 		if it.Err != nil {
 			b.WriteString(" (not decoded)")
 			continue
@@ -214,9 +214,9 @@ func (e *RedeliverError) Error() string {
 			if !ok || !r.Outcome.Redeliver() {
 				continue
 			}
-			s := safe(id) + " " + string(r.Outcome)
+			s := handshake.Show(id, shown) + " " + string(r.Outcome)
 			if r.ErrorCode != "" {
-				s += " " + safe(r.ErrorCode)
+				s += " " + handshake.Show(r.ErrorCode, shown)
 			}
 			ids = append(ids, s)
 		}
@@ -238,7 +238,7 @@ func (e *FailedError) Error() string {
 	var ids []string
 	for _, r := range e.Results {
 		if r.Outcome == handshake.OutcomeFailed {
-			ids = append(ids, safe(r.HandshakeID))
+			ids = append(ids, handshake.Show(r.HandshakeID, shown))
 		}
 	}
 	more := ""
@@ -254,18 +254,7 @@ func (e *FailedError) Error() string {
 		e.Summary[handshake.OutcomeFailed], strings.Join(ids, ","), more, strings.Join(counts, ", "))
 }
 
-// safe returns s as it is when it is a plain token (an ID, a message ID, an
-// error code), or quoted and cut when it is not: an invalid ID is whatever
-// the sender wrote, and an error message must not carry it raw.
-func safe(s string) string {
-	if len(s) == 0 || len(s) > 128 {
-		return handshake.Quote(s, 64)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:", c) >= 0) {
-			return handshake.Quote(s, 64)
-		}
-	}
-	return s
-}
+// shown bounds how much of an untrusted value (an invalid ID is whatever
+// the sender wrote) an error message shows.
+const shown = 64
+

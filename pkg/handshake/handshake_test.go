@@ -188,3 +188,24 @@ func TestOutcomeRedeliverOnlyForFailedAndInvalid(t *testing.T) {
 		t.Fatalf("Outcomes() = %q: want the six, each Known, and nothing else Known", got)
 	}
 }
+
+func TestCutAndShowBoundUntrustedText(t *testing.T) {
+	const max = 20
+	for _, tc := range []struct{ in, cut, show string }{
+		{"h-Ab12Cd34Ef56Gh78", "h-Ab12Cd34Ef56Gh78", "h-Ab12Cd34Ef56Gh78"},
+		{"j***@example.com", "j***@example.com", "j***@example.com"},
+		{"", "", `""`},
+		{"a b", "a b", `"a b"`},
+		{"tab\there", "tab\there", `"tab\there"`},
+		{"x;y", "x;y", `"x;y"`},
+		{"0123456789abcdefghijk", "0123456789abcdefghij...", `"0123456789abcdefghij"... (21 bytes)`},
+		{"ééééééééééé", "éééééééééé...", `"éééééééééé"... (22 bytes)`},
+	} {
+		if got := Cut(tc.in, max); got != tc.cut {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tc.in, max, got, tc.cut)
+		}
+		if got := Show(tc.in, max); got != tc.show {
+			t.Errorf("Show(%q, %d) = %q, want %q", tc.in, max, got, tc.show)
+		}
+	}
+}

@@ -120,5 +120,5 @@ func shortError(err error, apiErr *resourcemanager.APIError) string {
 	if apiErr != nil && apiErr.Message != "" && apiErr.Code == resourcemanager.ErrorCode(err) {
 		s = apiErr.Code + ": " + apiErr.Message
 	}
-	return cut(s, 200)
+	return handshake.Cut(s, 200)
 }

@@ -76,7 +76,7 @@ type Engine struct {
 	// whatever its age. Empty: no target policy. A Sweep may replace it.
 	AllowedTargets targetpolicy.Policy
 	// LogTargets puts targets in Results and log lines as they are;
-	// false redacts e-mail addresses (targetpolicy.Redact).
+	// false masks e-mail addresses (targetpolicy.MaskTarget).
 	LogTargets bool
 	// DecorateSummary, when set, adds a platform's fields to the invocation
 	// summary line (see LogSummary): ctx is the invocation's (its
@@ -167,12 +167,12 @@ func (e *Engine) apiTimeout() time.Duration {
 }
 
 // showTarget is how a target appears in Results and log lines: as it is
-// with LOG_TARGETS=true, else an e-mail address redacted.
+// with LOG_TARGETS=true, else an e-mail address masked (targetpolicy.MaskTarget).
 func showTarget(entity string, logTargets bool) string {
 	if logTargets || entity == "" {
 		return entity
 	}
-	return targetpolicy.Redact(entity)
+	return targetpolicy.MaskTarget(entity)
 }
 
 func (e *Engine) now() time.Time {

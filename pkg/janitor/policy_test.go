@@ -66,7 +66,7 @@ func checkPolicyResults(t *testing.T, rep janitor.Report, want handshake.Outcome
 	t.Helper()
 	targets := map[string]string{}
 	for _, h := range policySeed() {
-		targets[h.HandshakeID] = string(h.TargetType) + " " + targetpolicy.Redact(h.TargetEntity)
+		targets[h.HandshakeID] = string(h.TargetType) + " " + targetpolicy.MaskTarget(h.TargetEntity)
 	}
 	got := byID(t, rep)
 	if len(got) != len(policyReasons) {

@@ -83,15 +83,15 @@ func (p Policy) Patterns() []string {
 // String returns the policy as Parse reads it: the patterns joined by commas.
 func (p Policy) String() string { return strings.Join(p.Patterns(), ",") }
 
-// Redacted returns the policy as String does, but with every e-mail pattern
-// that names a person (its local part is not just *) redacted as Redact
+// Masked returns the policy as String does, but with every e-mail pattern
+// that names a person (its local part is not just *) masked as MaskTarget
 // does: for a start-up log line without LOG_TARGETS=true.
-func (p Policy) Redacted() string {
+func (p Policy) Masked() string {
 	out := make([]string, len(p.patterns))
 	for i, pat := range p.patterns {
 		out[i] = pat.text
 		if pat.account == "" && pat.local != "*" {
-			out[i] = Redact(pat.text)
+			out[i] = MaskTarget(pat.text)
 		}
 	}
 	return strings.Join(out, ",")
@@ -284,8 +284,8 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// Redact returns entity as a log line or a report may show it without
-// LOG_TARGETS=true. An account ID (16 digits) is not personal data and is
+// MaskTarget returns an invitation's target as a log line or a report may
+// show it without LOG_TARGETS=true. An account ID (16 digits) is not personal data and is
 // shown as it is. Anything else is treated as an e-mail address, which is:
 // the first character of its local part, then *** whatever the length (so
 // the length is not revealed), then the domain, which a policy decides on and
@@ -294,11 +294,11 @@ func isDigits(s string) bool {
 // reversed; it carries no hash, because a hash of an address is easily
 // reversed by trying addresses and would still be personal data. Something
 // with no @ shows as ***.
-func Redact(entity string) string {
+func MaskTarget(entity string) string {
 	if len(entity) == 16 && isDigits(entity) {
 		return entity
 	}
-	// Addresses compare without case, so they redact without it: one
+	// Addresses compare without case, so they are masked without it: one
 	// person reads the same in every line.
 	entity = strings.ToLower(entity)
 	at := strings.LastIndexByte(entity, '@')

@@ -168,7 +168,7 @@ func TestNewRejectsEmptyItemsAndCommas(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+func TestMaskTarget(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"jane.doe@example.com", "j***@example.com"},
 		{"j@example.com", "j***@example.com"},
@@ -183,11 +183,11 @@ func TestRedact(t *testing.T) {
 		{"", "***"},
 	}
 	for _, tc := range tests {
-		if got := Redact(tc.in); got != tc.want {
-			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := MaskTarget(tc.in); got != tc.want {
+			t.Errorf("MaskTarget(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-		if got := Redact(tc.in); got != Redact(tc.in) {
-			t.Errorf("Redact(%q) is not stable", tc.in)
+		if got := MaskTarget(tc.in); got != MaskTarget(tc.in) {
+			t.Errorf("MaskTarget(%q) is not stable", tc.in)
 		}
 	}
 }
@@ -198,7 +198,7 @@ func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "*@example.com,c***@example.com,o***@example.com,1234567890123456,*@*.example.com"
-	if got := p.Redacted(); got != want {
+	if got := p.Masked(); got != want {
 		t.Errorf("Redacted() = %q, want %q", got, want)
 	}
 }
