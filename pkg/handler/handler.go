@@ -257,4 +257,3 @@ func (e *FailedError) Error() string {
 // shown bounds how much of an untrusted value (an invalid ID is whatever
 // the sender wrote) an error message shows.
 const shown = 64
-
