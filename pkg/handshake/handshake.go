@@ -112,10 +112,6 @@ const (
 	StatusExpired   Status = "Expired"
 )
 
-// Final reports whether no further transition is possible from s: only a
-// Pending invitation can still be accepted, declined or cancelled.
-func (s Status) Final() bool { return s != StatusPending && s != "" }
-
 // TargetType is the kind of entity invited.
 type TargetType string
 

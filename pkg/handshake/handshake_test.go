@@ -81,16 +81,6 @@ func TestQuoteBoundsAndEscapesHostileInput(t *testing.T) {
 	}
 }
 
-func TestStatusFinalOnlyForNonPending(t *testing.T) {
-	for s, want := range map[Status]bool{
-		StatusPending: false, StatusAccepted: true, StatusCancelled: true, StatusDeclined: true, StatusExpired: true,
-	} {
-		if s.Final() != want {
-			t.Errorf("%s.Final() = %v, want %v", s, !want, want)
-		}
-	}
-}
-
 func TestParseTargetType(t *testing.T) {
 	for in, want := range map[string]TargetType{"Account": TargetAccount, "email": TargetEmail, "EMAIL": TargetEmail} {
 		got, err := ParseTargetType(in)

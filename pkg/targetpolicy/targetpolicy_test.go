@@ -96,8 +96,8 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		if got := p.Patterns(); strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("Parse(%q).Patterns() = %q, want %q", tc.list, got, tc.want)
 		}
-		if p.Empty() != (len(tc.want) == 0) || p.Len() != len(tc.want) {
-			t.Errorf("Parse(%q): Empty %v, Len %d; want %d patterns", tc.list, p.Empty(), p.Len(), len(tc.want))
+		if p.Empty() != (len(tc.want) == 0) || len(p.Patterns()) != len(tc.want) {
+			t.Errorf("Parse(%q): Empty %v, %d patterns; want %d", tc.list, p.Empty(), len(p.Patterns()), len(tc.want))
 		}
 		if again, err := Parse(p.String()); err != nil || again.String() != p.String() {
 			t.Errorf("Parse(%q).String() = %q does not read back: %v", tc.list, p.String(), err)

@@ -200,3 +200,14 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 		}
 	}
 }
+
+// parseDirect reads a payload with no envelope as AWS and FC read a direct
+// invocation: the IDs it names become one Item keyed Direct, anything else
+// a sweep.
+func parseDirect(b []byte) (janitor.Job, error) {
+	p, err := parsePayload(b)
+	if err != nil {
+		return janitor.Job{}, err
+	}
+	return p.job(Direct), nil
+}

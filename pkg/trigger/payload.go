@@ -47,18 +47,6 @@ func (p payload) job(key string) janitor.Job {
 	return janitor.Job{Sweep: s, DryRun: p.dryRun}
 }
 
-// ParsePayload reads a payload that has no envelope, as a direct invocation
-// sends it: the IDs it names become one Item keyed "direct"; a sweep, or a
-// payload that asks for nothing in particular (empty, null, {}), becomes a
-// sweep. See the package comment for the grammar.
-func ParsePayload(b []byte) (janitor.Job, error) {
-	p, err := parsePayload(b)
-	if err != nil {
-		return janitor.Job{}, err
-	}
-	return p.job(Direct), nil
-}
-
 // parsePayload reads b by the payload grammar, within the limits.
 func parsePayload(b []byte) (payload, error) {
 	if len(b) > MaxPayloadBytes {

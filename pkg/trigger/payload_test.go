@@ -114,13 +114,13 @@ func TestParsePayload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParsePayload([]byte(tt.in))
+			got, err := parseDirect([]byte(tt.in))
 			if tt.wantErr != nil || tt.has != "" {
-				checkErr(t, "ParsePayload", err, tt.wantErr, tt.has)
+				checkErr(t, "parseDirect", err, tt.wantErr, tt.has)
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParsePayload: %v", err)
+				t.Fatalf("parseDirect: %v", err)
 			}
 			checkJob(t, got, tt.want)
 			checkInvariants(t, Decoded{Trigger: Direct, Job: got}, nil)
@@ -148,13 +148,13 @@ func TestParsePayloadLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParsePayload([]byte(tt.in))
+			got, err := parseDirect([]byte(tt.in))
 			if tt.wantErr != nil {
-				checkErr(t, "ParsePayload", err, tt.wantErr, tt.has)
+				checkErr(t, "parseDirect", err, tt.wantErr, tt.has)
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParsePayload: %v", err)
+				t.Fatalf("parseDirect: %v", err)
 			}
 			if len(got.Items) != 1 || len(got.Items[0].IDs) != tt.wantIDs {
 				t.Fatalf("got %d items, want one with %d IDs", len(got.Items), tt.wantIDs)
@@ -172,10 +172,10 @@ func TestErrorsQuoteHostileValuesBriefly(t *testing.T) {
 		`{"handshakeIds":"` + strings.ReplaceAll(hostile, "\n", `\n`) + `"}`,
 		`[` + strings.Repeat(`"x",`, 10000) + `"x"]`,
 	} {
-		_, err := ParsePayload([]byte(in))
+		_, err := parseDirect([]byte(in))
 		if err == nil {
 			t.Fatalf("no error for %.40q", in)
 		}
-		checkErrText(t, "ParsePayload", err)
+		checkErrText(t, "parseDirect", err)
 	}
 }
