@@ -13,7 +13,7 @@ import (
 // Reason says why the engine selected an invitation. Every Result has one.
 type Reason string
 
-// The reasons (README.md, "Target policy").
+// The reasons.
 const (
 	// ReasonStale: a sweep selected it as older than its age limit; its
 	// target is allowed (or there is no target policy).
