@@ -332,7 +332,8 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 // FormatDuration writes d as ParseDuration reads it: whole days as Nd,
-// anything else in Go syntax.
+// anything else in Go syntax. ParseDuration reads it back when d is one it
+// accepts (greater than zero, at most MaxDuration).
 func FormatDuration(d time.Duration) string {
 	const day = 24 * time.Hour
 	if d != 0 && d%day == 0 {
