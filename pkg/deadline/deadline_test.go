@@ -2,9 +2,10 @@ package deadline_test
 
 import (
 	"context"
-	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"testing"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 )
 
 var d0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // the invocation's deadline

@@ -1,15 +1,20 @@
 package janitor_test
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
@@ -24,7 +29,7 @@ func TestRunKeepsCallsInFlightWithinConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if rep.Summary.Cancelled != n {
+	if rep.Summary[handshake.OutcomeCancelled] != n {
 		t.Errorf("Summary = %+v, want %d cancelled", rep.Summary, n)
 	}
 	st := emu.Stats()
@@ -56,7 +61,7 @@ func TestRunStaysWithinTheClientRate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if rep.Summary.Cancelled != n {
+	if rep.Summary[handshake.OutcomeCancelled] != n {
 		t.Fatalf("Summary = %+v, want %d cancelled", rep.Summary, n)
 	}
 	// Behavioural bounds of a token bucket (burst 1) at qps, with 10% slack:
@@ -116,7 +121,7 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	}
 	// 8 calls of 900ms, 2 at a time, need 3.6s: the deadline must leave
 	// some failed.
-	if rep.Summary.Failed == 0 {
+	if rep.Summary[handshake.OutcomeFailed] == 0 {
 		t.Errorf("Summary = %+v, want some failed at the deadline", rep.Summary)
 	}
 	for _, r := range rep.Results {
@@ -192,9 +197,19 @@ func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	ctx = withAPITimeout(ctx, time.Second)
+	var logs bytes.Buffer
+	ctx = logging.New(&logs, zerolog.InfoLevel).WithContext(ctx)
 	rep, _ := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), testID(2)}}}})
 	if now := time.Now(); !now.Before(deadline) {
 		t.Errorf("Run returned %v after the deadline", now.Sub(deadline))
+	}
+	// The stuck call is abandoned, and says so: in the Report, its
+	// Result and the summary line.
+	if rep.Abandoned != 1 || len(rep.Results) == 0 || !strings.HasPrefix(rep.Results[0].Error, "abandoned") {
+		t.Errorf("Abandoned = %d, first Result %+v; want 1 abandoned call, the first", rep.Abandoned, rep.Results)
+	}
+	if !strings.Contains(logs.String(), `"abandoned":1,`) {
+		t.Errorf("the summary line does not count the abandoned call:\n%s", logs.String())
 	}
 	for _, r := range rep.Results {
 		if r.Outcome != handshake.OutcomeFailed || r.ErrorCode != janitor.CodeDeadlineExceeded {

@@ -71,7 +71,7 @@ type Engine struct {
 	// whatever its age. Empty: no target policy. A Sweep may replace it.
 	AllowedTargets targetpolicy.Policy
 	// LogTargets puts targets in Results and log lines as they are;
-	// false redacts e-mail addresses (targetpolicy.Redact).
+	// false masks e-mail addresses (targetpolicy.MaskTarget).
 	LogTargets bool
 	// DecorateSummary, when set, adds a platform's fields to the invocation
 	// summary line (see LogSummary): ctx is the invocation's (its
@@ -103,11 +103,12 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	listCtx, cancelList := cutOffContext(ctx, b)
 	defer cancelList()
 	p, err := e.plan(listCtx, job, dry)
+	abandoned := 0
 	if err == nil {
-		e.cancelAll(ctx, p.entries, b)
+		abandoned = e.cancelAll(ctx, p.entries)
 	}
 	rep := p.report()
-	rep.Mode, rep.DryRunMode, rep.Duration = job.mode(), dry, time.Since(start)
+	rep.Mode, rep.DryRunMode, rep.Abandoned, rep.Duration = job.mode(), dry, abandoned, time.Since(start)
 	logItems(ctx, rep.Items)
 	logResults(ctx, rep.Results)
 	e.LogSummary(ctx, rep, err)
@@ -146,12 +147,12 @@ func (e *Engine) staleAfter() time.Duration {
 }
 
 // showTarget is how a target appears in Results and log lines: as it is
-// with LOG_TARGETS=true, else an e-mail address redacted.
+// with LOG_TARGETS=true, else an e-mail address masked (targetpolicy.MaskTarget).
 func showTarget(entity string, logTargets bool) string {
 	if logTargets || entity == "" {
 		return entity
 	}
-	return targetpolicy.Redact(entity)
+	return targetpolicy.MaskTarget(entity)
 }
 
 func (e *Engine) now() time.Time {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
@@ -111,19 +110,7 @@ func newEntry(raw string, reason Reason, dry bool) *entry {
 // displayID bounds what an invalid input puts into a Result and a log line:
 // a record can hold megabytes where an ID belongs.
 func displayID(raw string) string {
-	return cut(raw, 64)
-}
-
-// cut returns s when it is at most n bytes long, else its first n bytes
-// (less any partial rune) and "...".
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
+	return handshake.Cut(raw, 64)
 }
 
 // guard is the blast-radius guard: a real sweep that selected more than
@@ -159,7 +146,7 @@ func (p *plan) guard(limit int, dry bool) error {
 
 // report assembles the Report from the plan's entries.
 func (p plan) report() Report {
-	rep := Report{Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
+	rep := Report{Summary: Summary{}, Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
 	for _, en := range p.entries {
 		rep.Results = append(rep.Results, en.res)
 		rep.Summary.add(en.res.Outcome)
