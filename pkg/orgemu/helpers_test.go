@@ -64,7 +64,7 @@ func newEnv(t *testing.T, opts orgemu.Options) *env {
 // (config.LoadDefaultConfig), with static credentials, pointed at the
 // emulator, and with the SDK's retries off so that each call is one
 // request.
-func (e *env) client(t *testing.T, keyID, secret, token string) *organizations.Client {
+func (e *env) client(t testing.TB, keyID, secret, token string) *organizations.Client {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),

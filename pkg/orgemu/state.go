@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 )
@@ -145,6 +146,7 @@ func (s *Server) Seed(hs ...Handshake) error {
 	st := &s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.items = slices.Grow(st.items, len(ready))
 	for _, h := range ready {
 		if h.ID == "" {
 			h.ID = st.newID()
@@ -223,11 +225,13 @@ func hasParty(ps []Party, typ string) bool {
 // arn is the handshake's ARN:
 // arn:aws:organizations::<management account>:handshake/<org>/<action>/<id>.
 func (s *Server) arn(action, id string) string {
-	kind := map[string]string{
-		ActionInvite: "invite", ActionEnableAllFeatures: "all_features", ActionApproveAllFeatures: "approve_all_features",
-		ActionAddServiceLinkedRole: "add_organizations_service_linked_role", ActionTransferResponsibility: "transfer_responsibility",
-	}[action]
-	return "arn:aws:organizations::" + s.mgmt + ":handshake/" + s.org + "/" + kind + "/" + id
+	return "arn:aws:organizations::" + s.mgmt + ":handshake/" + s.org + "/" + arnKind[action] + "/" + id
+}
+
+// arnKind is the handshake type as an ARN spells it.
+var arnKind = map[string]string{
+	ActionInvite: "invite", ActionEnableAllFeatures: "all_features", ActionApproveAllFeatures: "approve_all_features",
+	ActionAddServiceLinkedRole: "add_organizations_service_linked_role", ActionTransferResponsibility: "transfer_responsibility",
 }
 
 // Get returns the handshake with this ID as the API would show it now, and
