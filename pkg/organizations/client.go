@@ -192,20 +192,25 @@ type Page struct {
 	// Invitations are the page's INVITE handshakes in state OPEN or
 	// REQUESTED, in the API's order; with a valid ID each.
 	Invitations []Handshake
-	// Others counts the page's other handshakes (other action types,
-	// finished ones), left alone.
+	// Others counts the page's other handshakes (finished invitations,
+	// or another action type should the filter not hold), left alone.
 	Others int
 	// NextToken continues the listing; "" when it is complete.
 	NextToken string
 	RequestID string
 }
 
-// ListPage lists one page of the organization's handshakes
-// (ListHandshakesForOrganization, MaxResults 20) from token ("" for the
-// first), in one attempt. A listed invitation whose ID the API pattern
-// refuses is an error: the listing cannot be trusted.
+// ListPage lists one page of the organization's invitations
+// (ListHandshakesForOrganization, MaxResults 20, Filter ActionType INVITE)
+// from token ("" for the first), in one attempt. What the service returns
+// is checked again: a handshake of another action type, or no longer open,
+// is counted in Others and never yielded. A listed invitation whose ID the
+// API pattern refuses is an error: the listing cannot be trusted.
 func (c *Client) ListPage(ctx context.Context, token string) (Page, error) {
-	in := &sdk.ListHandshakesForOrganizationInput{MaxResults: aws.Int32(PageSize)}
+	in := &sdk.ListHandshakesForOrganizationInput{
+		MaxResults: aws.Int32(PageSize),
+		Filter:     &types.HandshakeFilter{ActionType: types.ActionTypeInviteAccountToOrganization},
+	}
 	if token != "" {
 		in.NextToken = aws.String(token)
 	}

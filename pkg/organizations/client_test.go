@@ -3,6 +3,9 @@ package organizations_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -124,9 +127,15 @@ func TestInvitationsYieldsOnlyOpenInvitesAcrossPages(t *testing.T) {
 	if !slices.Equal(got, want) || !slices.Contains(got, "h-requested0001") || len(want) == srv.Len() {
 		t.Errorf("yielded %d invitations, want the %d open ones of %d", len(got), len(want), srv.Len())
 	}
-	pages := (srv.Len() + organizations.PageSize - 1) / organizations.PageSize
-	if n := srv.Stats().Calls["ListHandshakesForOrganization"]; n != pages {
-		t.Errorf("%d list calls for %d handshakes, want %d pages of %d", n, srv.Len(), pages, organizations.PageSize)
+	invites := 0
+	for _, h := range srv.Handshakes() {
+		if h.Action == orgemu.ActionInvite {
+			invites++
+		}
+	}
+	pages := (invites + organizations.PageSize - 1) / organizations.PageSize
+	if n := srv.Stats().Calls["ListHandshakesForOrganization"]; n != pages || invites == srv.Len() {
+		t.Errorf("%d list calls for %d invitations of %d handshakes, want %d pages of %d (the filter leaves the others out)", n, invites, srv.Len(), pages, organizations.PageSize)
 	}
 	if srv.Stats().Calls["CancelHandshake"] != 0 {
 		t.Error("listing cancelled something")
@@ -273,5 +282,51 @@ func TestDescribeReadsTheCurrentRecord(t *testing.T) {
 	_, err = shared.Describe(context.Background(), "h-describe0404")
 	if c := organizations.Classify(err); c.Verdict != organizations.VerdictNotFound {
 		t.Errorf("missing: %+v", c)
+	}
+}
+
+// A service that ignores the ActionType filter still gets nothing but open
+// invitations out of ListPage; an open invitation with an ID the pattern
+// refuses fails the page.
+func TestListPageChecksWhatTheServiceReturns(t *testing.T) {
+	pages := map[string]string{
+		"mixed": `{"Handshakes":[
+			{"Id":"h-enableall0001","Action":"ENABLE_ALL_FEATURES","State":"OPEN","RequestedTimestamp":1.7e9},
+			{"Id":"h-approveall001","Action":"APPROVE_ALL_FEATURES","State":"REQUESTED"},
+			{"Id":"h-transfer00001","Action":"TRANSFER_RESPONSIBILITY","State":"OPEN"},
+			{"Id":"h-canceled00001","Action":"INVITE","State":"CANCELED"},
+			{"Id":"h-canceling0001","Action":"INVITE","State":"CANCELING"},
+			{"Id":"h-open000000001","Action":"INVITE","State":"OPEN","RequestedTimestamp":1700000000.5,
+			 "Parties":[{"Id":"o-abcdef1234","Type":"ORGANIZATION"},{"Id":"123456789012","Type":"ACCOUNT"}]}],
+			"NextToken":"t2"}`,
+		"bad id": `{"Handshakes":[{"Id":"h-NOT-LOWER","Action":"INVITE","State":"OPEN"}]}`,
+	}
+	for name, body := range pages {
+		t.Run(name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", orgemu.ContentType)
+				w.Header().Set("x-amzn-RequestId", "rid-1")
+				io.WriteString(w, body)
+			}))
+			defer ts.Close()
+			c, err := organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), Timeout: time.Second, BaseEndpoint: ts.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.ListPage(context.Background(), "")
+			if name == "bad id" {
+				if !errors.Is(err, organizations.ErrInvalidID) || len(p.Invitations) != 0 {
+					t.Errorf("%+v, %v: want ErrInvalidID and nothing yielded", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Invitations) != 1 || p.Invitations[0].ID != "h-open000000001" || p.Others != 5 || p.NextToken != "t2" || p.RequestID != "rid-1" ||
+				!p.Invitations[0].RequestedAt.Equal(time.UnixMilli(1700000000500)) || p.Invitations[0].Target != "123456789012" {
+				t.Errorf("page %+v", p)
+			}
+		})
 	}
 }
