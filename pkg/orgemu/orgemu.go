@@ -265,7 +265,6 @@ type request struct {
 	body      []byte
 	operation string
 	id        string // x-amzn-RequestId of the answer
-	keyID     string // the access key that signed it, once known
 }
 
 // operations maps the operation names served to their handlers.
@@ -349,21 +348,19 @@ func (s *Server) handle(q *request, call *Call) response {
 	q.body = body
 	call.HandshakeID = bounded(peekHandshakeID(body), 64)
 
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if !strings.EqualFold(strings.TrimSpace(ct), ContentType) {
+		return *frontDoorError("SerializationException", "Content-Type must be "+ContentType+".")
+	}
+
 	who, fail := s.authenticate(q)
 	call.AccessKeyID = bounded(who.accessKeyID, 64)
 	call.Session = who.session
 	if fail != nil {
 		return *fail
 	}
-	q.keyID = who.accessKeyID
-
 	if c := s.creds[who.accessKeyID]; c.Operations != nil && !contains(c.Operations, op) {
 		return errorResponse(http.StatusForbidden, codeAccessDenied, msgAccessDenied)
-	}
-
-	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	if !strings.EqualFold(strings.TrimSpace(ct), ContentType) {
-		return *frontDoorError("SerializationException", "Content-Type must be "+ContentType+".")
 	}
 
 	if f := s.faults.inject(call.HandshakeID); f != nil {
