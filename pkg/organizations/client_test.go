@@ -50,7 +50,7 @@ func TestParseIDAcceptsOnlyTheAPIPattern(t *testing.T) {
 		}
 	}
 	long := strings.Repeat("x", 1<<20)
-	if _, err := organizations.ParseID(long); err == nil || len(err.Error()) > 200 {
+	if _, err := organizations.ParseID(long); err == nil || len(err.Error()) > 300 {
 		t.Errorf("a megabyte ID: error of %d bytes, want a bounded one", len(err.Error()))
 	}
 }
