@@ -13,8 +13,8 @@ import (
 var apiPattern = regexp.MustCompile(`^h-[0-9a-z]{8,32}$`)
 
 // FuzzParseIDAgreesWithTheAPIPattern: ParseID accepts exactly what the
-// API's pattern matches, and its error is bounded whatever the input (40 bytes of it quoted, each
-// at most 4 characters escaped).
+// API's pattern matches, and its error is bounded whatever the input (40
+// bytes of it quoted, each at most 4 characters once escaped).
 func FuzzParseIDAgreesWithTheAPIPattern(f *testing.F) {
 	for _, s := range []string{"h-abcdefgh", "h-abcdefg", "h-0123456789abcdefghijklmnopqrstuv", "h-0123456789abcdefghijklmnopqrstuvw",
 		"h-ABCDEFGH", "h-abcdefgh\n", "h-Ab12Cd34Ef56Gh78", "", "h-", "h-abcdéfgh", "h-abcdefgh\x00"} {
