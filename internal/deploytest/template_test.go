@@ -44,21 +44,24 @@ const (
 	tagKey, tagValue = "application", "handshake-janitor"
 )
 
-// samTemplate is template.yaml parsed twice by goformation's intrinsic
-// processor:
+// samTemplate is template.yaml parsed twice:
 //
-//   - typed: goformation's model of every resource. A Ref to a parameter
-//     resolves to the parameter's Default (so typed fields keep their types
-//     and environment values read as what a default deploy gets); a Ref to
-//     anything else becomes "ref:Name", Fn::GetAtt "getatt:Name.Attr", and
-//     Fn::Sub "sub:" and its unexpanded template, so references stay
-//     checkable.
+//   - typed: goformation's model of every resource the stack creates with
+//     the given parameter values (parseTemplateWith; parseTemplate: every
+//     parameter at its Default), as deployedJSON resolves the template: a
+//     Ref to a parameter is its value (so typed fields keep their types and
+//     environment values read as what that deploy gets); a Ref to anything
+//     else becomes "ref:Name", Fn::GetAtt "getatt:Name.Attr", and Fn::Sub
+//     "sub:" and its unexpanded template, so references stay checkable;
+//     Fn::If takes the branch its condition picks, AWS::NoValue removes
+//     what holds it, and a resource whose Condition is false is not there.
 //   - symbolic: the same template as plain JSON with every Ref kept as
 //     "ref:Name", to check which parameter feeds which setting, and to read
 //     the SAM event properties goformation's model does not cover (its
 //     SQSEvent has no FunctionResponseTypes, and it has no ScheduleV2).
 //     Fn::If becomes {"if": [condition, then, else]}, so that what an
-//     alarm notifies stays checkable whatever the parameters say.
+//     alarm notifies stays checkable whatever the parameters say. Every
+//     resource is there, whatever its Condition.
 type samTemplate struct {
 	*cloudformation.Template
 	symbolic struct {
@@ -71,22 +74,26 @@ type samTemplate struct {
 
 func parseTemplate(t *testing.T) samTemplate {
 	t.Helper()
+	return parseTemplateWith(t, nil)
+}
+
+// parseTemplateWith parses template.yaml as deployed with the given
+// parameter values, the others at their Default.
+func parseTemplateWith(t *testing.T, parameters map[string]string) samTemplate {
+	t.Helper()
 	data := readRoot(t, "template.yaml")
 	var st samTemplate
-	var err error
-	st.Template, err = goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{
-		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
-			"Ref":        refHandler(true),
-			"Fn::GetAtt": getAttHandler,
-			"Fn::Sub":    subHandler,
-		},
-	})
+	deployed, err := deployedJSON(data, parameters)
+	if err != nil {
+		t.Fatalf("template.yaml with %v: %v", parameters, err)
+	}
+	st.Template, err = goformation.ParseJSONWithOptions(deployed, &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
 		t.Fatalf("goformation cannot parse template.yaml: %v", err)
 	}
 	js, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
-			"Ref":        refHandler(false),
+			"Ref":        refHandler,
 			"Fn::GetAtt": getAttHandler,
 			"Fn::Sub":    subHandler,
 			"Fn::If":     func(_ string, input, _ any) any { return map[string]any{"if": input} },
@@ -101,25 +108,15 @@ func parseTemplate(t *testing.T) samTemplate {
 	return st
 }
 
-// refHandler resolves Ref. With parameters set, a Ref to a parameter is the
-// parameter's Default; otherwise, and for resources and pseudo parameters,
-// it is "ref:Name". AWS::NoValue removes the property, as in CloudFormation.
-func refHandler(parameters bool) intrinsics.IntrinsicHandler {
-	return func(_ string, input, template any) any {
-		name, ok := input.(string)
-		if !ok {
-			return nil
-		}
-		if name == "AWS::NoValue" {
-			return nil
-		}
-		if parameters {
-			if p, ok := lookup(template, "Parameters", name).(map[string]any); ok {
-				return p["Default"]
-			}
-		}
-		return "ref:" + name
+// refHandler resolves Ref for the symbolic view: "ref:Name", for
+// parameters, resources and pseudo parameters alike. AWS::NoValue removes
+// the property, as in CloudFormation.
+func refHandler(_ string, input, _ any) any {
+	name, ok := input.(string)
+	if !ok || name == "AWS::NoValue" {
+		return nil
 	}
+	return "ref:" + name
 }
 
 func getAttHandler(_ string, input, _ any) any {
@@ -675,7 +672,12 @@ func TestTemplateAlarmsWhenRequestsWaitTooLong(t *testing.T) {
 func TestTemplateTagsEverythingItCreates(t *testing.T) {
 	st := parseTemplate(t)
 	// Types with no Tags property in CloudFormation.
-	untaggable := map[string]bool{"AWS::CloudWatch::Dashboard": true}
+	untaggable := map[string]bool{
+		"AWS::CloudWatch::Dashboard": true,
+		"AWS::Events::Rule":          true,
+		"AWS::Lambda::Permission":    true,
+		"AWS::SQS::QueuePolicy":      true,
+	}
 	for name, r := range st.symbolic.Resources {
 		if untaggable[r.Type] {
 			continue
