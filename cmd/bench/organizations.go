@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdk "github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/orgemu"
+)
+
+// Figure 5: an AWS Organizations sweep against the service's rate limit, in
+// figure 1's setting. The janitor CLI, DIRECTORY=aws-organizations, sweeps
+// orgStale stale invitations from pkg/orgemu in a process of its own, with
+// 20 ms of latency and a server-side limit of orgQ requests/s (burst
+// orgBurst), at API_QPS = 0.95 x orgQ; the wall time is the janitor
+// process's, start-up included. Listing costs a request per 20 handshakes (the
+// API's page size) under the same limit, so at most 0.95 / 1.05 of orgQ
+// can be cancels. Baseline: the official SDK client, as a user would write
+// it (its standard retryer on), listing then cancelling one at a time.
+const (
+	orgQ       = tpQ
+	orgBurst   = tpBurst
+	orgStale   = tpStale
+	orgLatency = tpLatency
+	orgQPS     = 0.95 * orgQ
+	// orgRunTimeout bounds one run; at orgQ a sweep takes about 22 s,
+	// the sequential baseline about 45 s.
+	orgRunTimeout = 150 * time.Second
+	// envDirectory selects the directory of the janitor.
+	envDirectory = "DIRECTORY"
+)
+
+// cmdOrgEmulator is the hidden subcommand `bench org-emulator`: pkg/orgemu
+// in a process of its own, serving -stale stale invitations (and nothing
+// else), as cmdEmulator serves rmemu.
+func cmdOrgEmulator(args []string) error {
+	fs := flag.NewFlagSet("bench org-emulator", flag.ContinueOnError)
+	latency := fs.Duration("latency", 0, "added latency per answer")
+	rateLimit := fs.Float64("rate-limit", 0, "server-side limit in requests/s (0: none); beyond it, 429 TooManyRequestsException")
+	rateBurst := fs.Int("rate-burst", 0, "requests the server-side limit lets through at once (0: one second's worth)")
+	stale := fs.Int("stale", 0, "stale OPEN invitations to generate")
+	seed := fs.Uint64("seed", 1, "random seed (handshake IDs, faults)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *stale < 0 {
+		return fmt.Errorf("-stale %d: want 0 or more", *stale)
+	}
+	faults := orgemu.Faults{Latency: *latency, RateLimit: *rateLimit, RateBurst: *rateBurst}
+	if err := faults.Validate(); err != nil {
+		return err
+	}
+	srv := orgemu.New(orgemu.Options{Faults: faults, RandSeed: *seed})
+	if *stale > 0 {
+		if err := srv.Seed(orgemu.Generate(orgemu.GenerateOptions{Count: *stale, Stale: 1, Seed: *seed})...); err != nil {
+			return err
+		}
+	}
+	return serveChild(srv, func() any { return srv.Stats() })
+}
+
+// startOrgEmulator starts the rate-limited Organizations emulator of
+// figure 5, seeded.
+func startOrgEmulator(ctx context.Context, seed int) (*emulator, error) {
+	return startEmulatorCommand(ctx, "org-emulator",
+		"-latency", orgLatency.String(),
+		"-rate-limit", strconv.Itoa(orgQ), "-rate-burst", strconv.Itoa(orgBurst),
+		"-stale", strconv.Itoa(orgStale), "-seed", strconv.Itoa(seed))
+}
+
+// orgStats returns an Organizations emulator child's counters.
+func orgStats(ctx context.Context, e *emulator) (orgemu.Stats, error) {
+	var st orgemu.Stats
+	return st, e.statsInto(ctx, &st)
+}
+
+// orgSweep runs `janitor sweep` with DIRECTORY=aws-organizations against a
+// fresh emulator: the standard AWS environment (static keys, region,
+// AWS_ENDPOINT_URL_ORGANIZATIONS), nothing else from this process's.
+func orgSweep(ctx context.Context, bin string, seed int) (tpRun, error) {
+	emu, err := startOrgEmulator(ctx, seed)
+	if err != nil {
+		return tpRun{}, err
+	}
+	defer emu.Close()
+	home, err := os.MkdirTemp("", "bench-home-")
+	if err != nil {
+		return tpRun{}, err
+	}
+	defer os.RemoveAll(home)
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		envDirectory + "=aws-organizations",
+		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + emu.Endpoint,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=" + orgemu.TestAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + orgemu.TestSecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED=true",
+		config.EnvAPIQPS + "=" + strconv.FormatFloat(orgQPS, 'f', -1, 64),
+		config.EnvMaxCancellations + "=" + strconv.Itoa(orgStale),
+		config.EnvLogLevel + "=warn",
+	}
+	run, err := runChild(ctx, orgRunTimeout, bin, []string{"sweep", "-output", "json"}, env)
+	if err != nil {
+		return tpRun{}, err
+	}
+	var rep sweepSummary
+	if err := json.Unmarshal(run.stdout, &rep); err != nil {
+		return tpRun{}, fmt.Errorf("janitor sweep report: %w", err)
+	}
+	es, err := orgStats(ctx, emu)
+	if err != nil {
+		return tpRun{}, err
+	}
+	return tpRun{
+		wall: run.wall, stale: orgStale, cancelled: rep.Summary.Cancelled, failed: rep.Summary.Failed,
+		results: rep.Summary.Cancelled + rep.Summary.Failed, requests: es.Requests, throttled: es.Throttled,
+	}, nil
+}
+
+// orgLoop is the baseline: the official SDK client with its defaults (the
+// standard retryer), listing every handshake, then cancelling the stale
+// open invitations one after the other.
+func orgLoop(ctx context.Context, seed int) (tpRun, error) {
+	ctx, cancel := context.WithTimeout(ctx, orgRunTimeout)
+	defer cancel()
+	emu, err := startOrgEmulator(ctx, seed)
+	if err != nil {
+		return tpRun{}, err
+	}
+	defer emu.Close()
+	client := sdk.New(sdk.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(emu.Endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""),
+	})
+	start := time.Now()
+	cutoff := start.Add(-staleAfter)
+	var ids []string
+	pages := sdk.NewListHandshakesForOrganizationPaginator(client, &sdk.ListHandshakesForOrganizationInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return tpRun{}, err
+		}
+		for _, h := range page.Handshakes {
+			open := h.State == types.HandshakeStateOpen || h.State == types.HandshakeStateRequested
+			if h.Action == types.ActionTypeInviteAccountToOrganization && open && h.RequestedTimestamp != nil && h.RequestedTimestamp.Before(cutoff) {
+				ids = append(ids, aws.ToString(h.Id))
+			}
+		}
+	}
+	run := tpRun{stale: orgStale}
+	for _, id := range ids {
+		run.results++
+		if _, err := client.CancelHandshake(ctx, &sdk.CancelHandshakeInput{HandshakeId: aws.String(id)}); err != nil {
+			run.failed++
+			continue
+		}
+		run.cancelled++
+	}
+	run.wall = time.Since(start)
+	es, err := orgStats(ctx, emu)
+	if err != nil {
+		return tpRun{}, err
+	}
+	run.requests, run.throttled = es.Requests, es.Throttled
+	return run, nil
+}
+
+func logOrgRun(r tpRun) {
+	logf("  %d cancelled in %v (%.1f/s), %d failed, %d requests (%.1f/s), %d throttled",
+		r.cancelled, r.wall.Round(time.Millisecond), r.perSecond(), r.failed, r.requests, float64(r.requests)/r.wall.Seconds(), r.throttled)
+}
+
+// benchOrganizations measures figure 5.
+func benchOrganizations(ctx context.Context, res *results, o options) error {
+	logf("organizations: official SDK loop (baseline), %d stale invitations, Q=%d/s (burst %d), latency %v", orgStale, orgQ, orgBurst, orgLatency)
+	base, err := orgLoop(ctx, 41)
+	if err != nil {
+		return fmt.Errorf("organizations baseline: %w", err)
+	}
+	logOrgRun(base)
+	logf("organizations: janitor sweep, DIRECTORY=aws-organizations, API_QPS=%g", orgQPS)
+	run, err := orgSweep(ctx, o.janitor, 42)
+	if err != nil {
+		return fmt.Errorf("organizations sweep: %w", err)
+	}
+	logOrgRun(run)
+	if run.failed > 0 || run.cancelled != orgStale {
+		res.notef("organizations API_QPS=%g: %d of %d cancelled, %d failed", orgQPS, run.cancelled, orgStale, run.failed)
+	}
+	p := fmt.Sprintf("throughput.organizations.api_qps_%g.", orgQPS)
+	res.add(Figure{Name: p + "wall_time", Value: run.wall.Seconds(), Unit: "s", Better: lower, Baseline: ptr(base.wall.Seconds())})
+	res.add(Figure{Name: p + "cancels_per_second", Value: run.perSecond(), Unit: "1/s", Better: higher, Baseline: ptr(base.perSecond())})
+	res.add(Figure{Name: p + "fraction_of_q", Value: run.perSecond() / orgQ, Unit: "Q", Target: ptr(0.9), Better: higher, Baseline: ptr(base.perSecond() / orgQ)})
+	res.add(Figure{Name: p + "requests_fraction_of_q", Value: float64(run.requests) / run.wall.Seconds() / orgQ, Unit: "Q", Better: higher, Baseline: ptr(float64(base.requests) / base.wall.Seconds() / orgQ)})
+	res.add(Figure{Name: p + "throttled_responses", Value: run.throttledPct(), Unit: "%", Target: ptr(1), Better: lower, Baseline: ptr(base.throttledPct())})
+	return nil
+}
