@@ -61,12 +61,16 @@ func cmdOrgEmulator(args []string) error {
 		return err
 	}
 	srv := orgemu.New(orgemu.Options{Faults: faults, RandSeed: *seed})
-	if *stale > 0 {
-		if err := srv.Seed(orgemu.Generate(orgemu.GenerateOptions{Count: *stale, Stale: 1, Seed: *seed})...); err != nil {
-			return err
-		}
+	if err := srv.Seed(orgSeed(*stale, *seed)...); err != nil {
+		return err
 	}
 	return serveChild(srv, func() any { return srv.Stats() })
+}
+
+// orgSeed returns n stale OPEN invitations (and nothing else): every one a
+// sweep with the default STALE_AFTER and no target policy cancels.
+func orgSeed(n int, seed uint64) []orgemu.Handshake {
+	return orgemu.Generate(orgemu.GenerateOptions{Count: n, Stale: 1, StaleAfter: staleAfter, Seed: seed})
 }
 
 // startOrgEmulator starts the rate-limited Organizations emulator of
