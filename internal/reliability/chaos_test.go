@@ -131,7 +131,7 @@ func TestChaosRunGivesEveryInputOneResultAndCancelsEachPendingAtMostOnce(t *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := &janitor.Engine{API: api, Concurrency: 32, APITimeout: 2 * time.Second}
+	engine := &janitor.Engine{MaxCancellations: 1000, API: api, Concurrency: 32, APITimeout: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	ctx = logging.WithInvocation(ctx, logging.New(&testkit.LogBuffer{}, -1), logging.Invocation{Platform: logging.PlatformCLI, Trigger: "chaos"})
