@@ -2,7 +2,9 @@ package trigger
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -38,12 +40,18 @@ func AWS(event []byte) (Decoded, error) {
 			ErrUnsupportedEvent, jsonError(err), acceptedAWS)
 	}
 	if raw, ok := top["Records"]; ok {
+		if err := envelopeDuplicateKeys(t, "Records["); err != nil {
+			return Decoded{Trigger: SQS}, err
+		}
 		d, err := awsSQS(raw)
 		d.Trigger = SQS
 		return d, err
 	}
 	if _, ok := top["detail-type"]; ok {
 		if err := checkUTF8("the event", t); err != nil {
+			return Decoded{Trigger: ScheduledEvent}, err
+		}
+		if err := envelopeDuplicateKeys(t, ""); err != nil {
 			return Decoded{Trigger: ScheduledEvent}, err
 		}
 		d, err := awsScheduled(top)
@@ -76,6 +84,8 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 			_ = json.Unmarshal(r, &recs[i])
 		} else if err := json.Unmarshal(r, &recs[i]); err != nil {
 			recErr[i] = fmt.Errorf("%w: the record is not an SQS record (%s)", ErrUnsupportedEvent, jsonError(err))
+		} else if err := checkDuplicateKeys(r); err != nil {
+			recErr[i] = fmt.Errorf("%w: in the record, %w", ErrInvalidPayload, err)
 		}
 		if recs[i].EventSource == "aws:sqs" {
 			fromSQS = true
@@ -160,6 +170,21 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 		return Decoded{}, fmt.Errorf(`%w: "detail" is %s: want an object (a payload), or {} for a sweep`, ErrInvalidPayload, handshake.Quote(string(raw), quoteMax))
 	}
 	return Decoded{Job: p.job(key)}, nil
+}
+
+// envelopeDuplicateKeys applies checkDuplicateKeys to an event envelope t.
+// A duplicate under recordsAt (such as "Records[", the records of a batch),
+// when not empty, is left to that record's own check, so that only the
+// record is refused.
+func envelopeDuplicateKeys(t []byte, recordsAt string) error {
+	err := checkDuplicateKeys(t)
+	if dup, ok := errors.AsType[*DuplicateKeyError](err); ok {
+		if recordsAt != "" && strings.HasPrefix(dup.Path, recordsAt) {
+			return nil
+		}
+		return fmt.Errorf("%w: in the event, %w", ErrInvalidPayload, err)
+	}
+	return nil
 }
 
 // direct decodes a payload with no envelope.
