@@ -2,6 +2,7 @@ package janitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"time"
@@ -103,6 +104,13 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 	seen := make(map[string]bool)
 	listed := 0
 	for h, err := range e.API.Handshakes(ctx) {
+		if bad, ok := errors.AsType[*handshake.RecordError](err); ok {
+			// One unreadable record fails no sweep: it is reported and left
+			// alone, and the rest are swept.
+			listed++
+			p.warnings = append(p.warnings, fmt.Sprintf("not swept: %s", bad.Error()))
+			continue
+		}
 		if err == nil {
 			err = ctx.Err()
 		}

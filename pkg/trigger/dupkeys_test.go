@@ -21,8 +21,8 @@ func TestCheckDuplicateKeys(t *testing.T) {
 		{in: `not json {"a":1,"a":2`, wantNone: true}, // not JSON: the decoders say so
 		{in: `{"a":1,"a":2}`, key: "a"},
 		{in: `{"dryRun":true,"handshakeIds":[],"dryRun":false}`, key: "dryRun"},
-		{in: `{"dryRun":true,"DryRun":false}`, key: "DryRun"},              // Go's decoder matches struct fields so
-		{in: `{"dryRun":true,"dry\u0052un":false}`, key: "dryRun"},         // escapes are read first
+		{in: `{"dryRun":true,"DryRun":false}`, key: "DryRun"},      // Go's decoder matches struct fields so
+		{in: `{"dryRun":true,"dry\u0052un":false}`, key: "dryRun"}, // escapes are read first
 		{in: `{"sweep":{"olderThan":"7d","olderThan":"1h"}}`, key: "olderThan", path: "sweep"},
 		{in: `{"Records":[{"a":1},{"body":"x","body":"y"}]}`, key: "body", path: "Records[1]"},
 		{in: `[[],[{"k":1,"k":1}]]`, key: "k", path: "[1][0]"},
