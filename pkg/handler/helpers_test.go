@@ -48,8 +48,7 @@ type envOptions struct {
 	platform         string
 	emu              rmemu.Options
 	maxCancellations int           // zero: config.DefaultMaxCancellations
-	apiTimeout       time.Duration // the engine's, for the deadline budget
-	clientTimeout    time.Duration
+	apiTimeout       time.Duration // the handler's, T of the deadline budget
 }
 
 // newEnv builds a Handler as handler.New does, with a client tuned for
@@ -60,7 +59,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 	prov := &countingProvider{c: testkit.Credentials}
 	client := testkit.Client(t, hs.URL, resourcemanager.Options{
 		Credentials: prov,
-		Timeout:     o.clientTimeout, // zero: testkit's 2 s
 		MaxAttempts: 2,
 	})
 	logs := &testkit.LogBuffer{}
@@ -70,13 +68,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 		logs:     logs,
 		provider: prov,
 		h: &handler.Handler{
-			Platform: o.platform,
-			Logger:   logging.New(logs, zerolog.DebugLevel),
+			Platform:   o.platform,
+			Logger:     logging.New(logs, zerolog.DebugLevel),
+			APITimeout: o.apiTimeout,
 			Engine: &janitor.Engine{
 				API:              client,
 				Concurrency:      4,
 				MaxCancellations: cmp.Or(o.maxCancellations, config.DefaultMaxCancellations),
-				APITimeout:       o.apiTimeout,
 				Now:              time.Now,
 			},
 		},

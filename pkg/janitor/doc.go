@@ -7,8 +7,7 @@
 //
 // # Outcomes
 //
-// Every distinct ID of a Job gets one of the six outcomes of the README's
-// Outcomes table:
+// Every distinct ID of a Job gets one of the outcomes of handshake.Outcomes:
 // cancelled (Status from the response), skipped (409
 // HandshakeStatusMismatch: already final, so a redelivered message is
 // harmless), not_found (404), invalid (fails handshake.ParseID, or the

@@ -194,7 +194,7 @@ func TestEngineRefusesBadSettings(t *testing.T) {
 	for _, e := range []*janitor.Engine{
 		{},
 		{API: stuckAPI{}, Concurrency: -1},
-		{API: stuckAPI{}, APITimeout: -time.Second},
+		{API: stuckAPI{}, StaleAfter: -time.Second},
 	} {
 		rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1)}}}})
 		if err == nil {

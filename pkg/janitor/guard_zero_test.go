@@ -41,7 +41,7 @@ func TestZeroMaxCancellationsRefusesEveryRealCancellation(t *testing.T) {
 				t.Errorf("%d CancelHandshake calls at MaxCancellations 0, want none", n)
 			}
 			checkSummary(t, rep)
-			if len(rep.Results) == 0 || rep.Summary.DryRun != len(rep.Results) {
+			if len(rep.Results) == 0 || rep.Summary[handshake.OutcomeDryRun] != len(rep.Results) {
 				t.Errorf("Summary = %+v, want every Result dry_run", rep.Summary)
 			}
 			for _, r := range rep.Results {
@@ -82,15 +82,15 @@ func TestZeroMaxCancellationsLetsThroughWhatCancelsNothing(t *testing.T) {
 	_, hs := emulator(t, rmemu.Options{}, seed...)
 	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Now: fixedClock}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{"h-bad"}}}})
-	if err != nil || rep.Summary.Invalid != 1 {
+	if err != nil || rep.Summary[handshake.OutcomeInvalid] != 1 {
 		t.Errorf("invalid only: err %v, Summary %+v; want no error and 1 invalid", err, rep.Summary)
 	}
 	e.MaxCancellations = 1 // the limit holds for sweeps; named invitations pass
 	rep, err = e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: ids}}})
-	if err != nil || rep.Summary.Cancelled != 2 {
+	if err != nil || rep.Summary[handshake.OutcomeCancelled] != 2 {
 		t.Errorf("limit 1, 2 named: err %v, Summary %+v; want both cancelled", err, rep.Summary)
 	}
-	if rep.Summary.Count(handshake.OutcomeDryRun) != 0 {
+	if rep.Summary[handshake.OutcomeDryRun] != 0 {
 		t.Errorf("Summary %+v: want nothing refused", rep.Summary)
 	}
 }

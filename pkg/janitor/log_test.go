@@ -97,7 +97,7 @@ func TestRunLogsOneLinePerResultAndASummary(t *testing.T) {
 
 func TestReportJSONHasTheContractShape(t *testing.T) {
 	rep := janitor.Report{
-		Summary: janitor.Summary{Cancelled: 1, Skipped: 2, NotFound: 3, Invalid: 4, DryRun: 5, Failed: 6},
+		Summary: janitor.Summary{handshake.OutcomeCancelled: 1, handshake.OutcomeSkipped: 2, handshake.OutcomeNotFound: 3, handshake.OutcomeInvalid: 4, handshake.OutcomeDryRun: 5, handshake.OutcomeFailed: 6},
 		Results: []janitor.Result{
 			{HandshakeID: testID(1), Outcome: handshake.OutcomeCancelled, Reason: janitor.ReasonNamed, APIRequestID: "R", Attempts: 1},
 			{HandshakeID: testID(2), Outcome: handshake.OutcomeDryRun, Reason: janitor.ReasonTargetNotAllowed, Status: handshake.StatusPending,

@@ -58,7 +58,7 @@ func TestSweepReportsAMalformedRecordAndSweepsTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v, want the sweep to go on past the malformed record", err)
 	}
-	if rep.Summary.Cancelled != 2 || len(api.cancel) != 2 {
+	if rep.Summary[handshake.OutcomeCancelled] != 2 || len(api.cancel) != 2 {
 		t.Errorf("Summary %+v, cancels %q: want both readable stale invitations cancelled", rep.Summary, api.cancel)
 	}
 	for _, id := range api.cancel {

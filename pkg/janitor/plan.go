@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
@@ -32,9 +31,9 @@ func (e *Engine) plan(ctx context.Context, job Job, dry bool) (plan, error) {
 	if e.API == nil {
 		return refuse(job, errors.New("janitor: Engine.API is nil"))
 	}
-	if e.Concurrency < 0 || e.MaxCancellations < 0 || e.StaleAfter < 0 || e.APITimeout < 0 {
-		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s, APITimeout %s): want zero (default) or more",
-			e.Concurrency, e.MaxCancellations, e.StaleAfter, e.APITimeout))
+	if e.Concurrency < 0 || e.MaxCancellations < 0 || e.StaleAfter < 0 {
+		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s): want zero (default) or more",
+			e.Concurrency, e.MaxCancellations, e.StaleAfter))
 	}
 	if job.Sweep == nil {
 		p := planItems(job.Items, dry)
@@ -113,19 +112,7 @@ func newEntry(raw string, reason Reason, dry bool) *entry {
 // displayID bounds what an invalid input puts into a Result and a log line:
 // a record can hold megabytes where an ID belongs.
 func displayID(raw string) string {
-	return cut(raw, 64)
-}
-
-// cut returns s when it is at most n bytes long, else its first n bytes
-// (less any partial rune) and "...".
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
+	return handshake.Cut(raw, 64)
 }
 
 // guard is the blast-radius guard: a real sweep that selected more than
@@ -189,7 +176,7 @@ func (p *plan) refuseAll(err *GuardError) {
 
 // report assembles the Report from the plan's entries.
 func (p plan) report() Report {
-	rep := Report{Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
+	rep := Report{Summary: Summary{}, Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
 	for _, en := range p.entries {
 		rep.Results = append(rep.Results, en.res)
 		rep.Summary.add(en.res.Outcome)

@@ -67,7 +67,7 @@ func checkPolicyResults(t *testing.T, rep janitor.Report, want handshake.Outcome
 	t.Helper()
 	targets := map[string]string{}
 	for _, h := range policySeed() {
-		targets[h.HandshakeID] = string(h.TargetType) + " " + targetpolicy.Redact(h.TargetEntity)
+		targets[h.HandshakeID] = string(h.TargetType) + " " + targetpolicy.MaskTarget(h.TargetEntity)
 	}
 	got := byID(t, rep)
 	if len(got) != len(policyReasons) {
@@ -140,7 +140,7 @@ func TestPolicySweepGuardCountsEveryInvitationThePolicySelects(t *testing.T) {
 
 func TestSweepAllowedTargetsReplacesTheConfiguredPolicy(t *testing.T) {
 	e, _ := policyEngine(t)
-	sweep := &janitor.Sweep{AllowedTargets: "*@example.org, *@example.net, 9999999999999999"}
+	sweep := &janitor.Sweep{AllowedTargets: mustPolicy(t, "*@example.org, *@example.net, 9999999999999999")}
 	rep, err := e.Run(context.Background(), janitor.Job{Sweep: sweep, DryRun: true})
 	if err != nil {
 		t.Fatal(err)

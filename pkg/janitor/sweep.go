@@ -11,16 +11,53 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
+// MaxGlobBytes bounds a Glob.
+const MaxGlobBytes = 256
+
+// Glob is a validated path.Match pattern over an invitation's target
+// entity, such as "*@example.com". The zero Glob matches every target.
+type Glob struct {
+	pattern string
+}
+
+// ParseGlob validates s as a Glob: a path.Match pattern (*, ?, [a-z] and \
+// escapes) of at most MaxGlobBytes. The empty string is the zero Glob.
+func ParseGlob(s string) (Glob, error) {
+	if len(s) > MaxGlobBytes {
+		return Glob{}, fmt.Errorf("%d bytes, over the limit of %d", len(s), MaxGlobBytes)
+	}
+	// path.Match checks the whole pattern even when the name does not
+	// match, so this finds a malformed glob before any listing.
+	if _, err := path.Match(s, ""); err != nil {
+		return Glob{}, fmt.Errorf(`%s is not a valid glob: want *, ?, [a-z] and \ escapes, such as "*@example.com"`, handshake.Quote(s, 64))
+	}
+	return Glob{pattern: s}, nil
+}
+
+// String returns the pattern as written.
+func (g Glob) String() string { return g.pattern }
+
+// Match reports whether entity matches g; the zero Glob matches anything.
+func (g Glob) Match(entity string) bool {
+	if g.pattern == "" {
+		return true
+	}
+	ok, _ := path.Match(g.pattern, entity)
+	return ok
+}
+
 // selection is a Sweep resolved against the engine's settings: which
 // listed invitations the sweep selects, and why.
 type selection struct {
 	cutoff       time.Time // created before this: stale
 	targetType   handshake.TargetType
-	targetEntity string              // a path.Match glob; empty: any
+	targetEntity Glob
 	allowed      targetpolicy.Policy // the target policy; empty: none
 }
 
-// selection checks s and resolves its zero fields to the engine's policy.
+// selection resolves the zero fields of s to the engine's policy. It
+// refuses a negative OlderThan, the one value of a Sweep that would widen
+// what is selected.
 func (e *Engine) selection(s Sweep) (selection, error) {
 	olderThan := s.OlderThan
 	if olderThan == 0 {
@@ -31,32 +68,12 @@ func (e *Engine) selection(s Sweep) (selection, error) {
 	}
 	sel := selection{
 		cutoff:       e.now().Add(-olderThan),
+		targetType:   s.TargetType,
 		targetEntity: s.TargetEntity,
 		allowed:      e.AllowedTargets,
 	}
-	if s.AllowedTargets != "" {
-		allowed, err := targetpolicy.Parse(s.AllowedTargets)
-		if err != nil {
-			return selection{}, fmt.Errorf("janitor: sweep allowedTargets: %w", err)
-		}
-		if !allowed.Empty() {
-			sel.allowed = allowed
-		}
-	}
-	if s.TargetType != "" {
-		tt, err := handshake.ParseTargetType(string(s.TargetType))
-		if err != nil {
-			return selection{}, fmt.Errorf("janitor: sweep: %w", err)
-		}
-		sel.targetType = tt
-	}
-	if s.TargetEntity != "" {
-		// path.Match checks the whole pattern even when the name does not
-		// match, so this finds a malformed glob before any listing.
-		if _, err := path.Match(s.TargetEntity, ""); err != nil {
-			return selection{}, fmt.Errorf("janitor: sweep targetEntity %s is not a valid glob (*, ?, [a-z], \\ escapes): %w",
-				handshake.Quote(s.TargetEntity, 80), err)
-		}
+	if !s.AllowedTargets.Empty() {
+		sel.allowed = s.AllowedTargets
 	}
 	return sel, nil
 }
@@ -75,10 +92,8 @@ func (s selection) selects(h handshake.Handshake) Reason {
 	if s.targetType != "" && h.TargetType != s.targetType {
 		return ""
 	}
-	if s.targetEntity != "" {
-		if ok, _ := path.Match(s.targetEntity, h.TargetEntity); !ok {
-			return ""
-		}
+	if !s.targetEntity.Match(h.TargetEntity) {
+		return ""
 	}
 	if !s.allowed.Allowed(h.TargetType, h.TargetEntity) {
 		return ReasonTargetNotAllowed

@@ -95,8 +95,8 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		if got := p.Patterns(); strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("Parse(%q).Patterns() = %q, want %q", tc.list, got, tc.want)
 		}
-		if p.Empty() != (len(tc.want) == 0) || p.Len() != len(tc.want) {
-			t.Errorf("Parse(%q): Empty %v, Len %d; want %d patterns", tc.list, p.Empty(), p.Len(), len(tc.want))
+		if p.Empty() != (len(tc.want) == 0) || len(p.Patterns()) != len(tc.want) {
+			t.Errorf("Parse(%q): Empty %v, %d patterns; want %d", tc.list, p.Empty(), len(p.Patterns()), len(tc.want))
 		}
 		if again, err := Parse(p.String()); err != nil || again.String() != p.String() {
 			t.Errorf("Parse(%q).String() = %q does not read back: %v", tc.list, p.String(), err)
@@ -167,7 +167,7 @@ func TestNewRejectsEmptyItemsAndCommas(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+func TestMaskTarget(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"jane.doe@example.com", "j***@example.com"},
 		{"j@example.com", "j***@example.com"},
@@ -182,11 +182,11 @@ func TestRedact(t *testing.T) {
 		{"", "***"},
 	}
 	for _, tc := range tests {
-		if got := Redact(tc.in); got != tc.want {
-			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := MaskTarget(tc.in); got != tc.want {
+			t.Errorf("MaskTarget(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-		if got := Redact(tc.in); got != Redact(tc.in) {
-			t.Errorf("Redact(%q) is not stable", tc.in)
+		if got := MaskTarget(tc.in); got != MaskTarget(tc.in) {
+			t.Errorf("MaskTarget(%q) is not stable", tc.in)
 		}
 	}
 }
@@ -197,7 +197,7 @@ func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "*@example.com,c***@example.com,o***@example.com,1234567890123456,*@*.example.com"
-	if got := p.Redacted(); got != want {
+	if got := p.Masked(); got != want {
 		t.Errorf("Redacted() = %q, want %q", got, want)
 	}
 }

@@ -91,7 +91,7 @@ func FuzzFC(f *testing.F) {
 func FuzzPayload(f *testing.F) {
 	seeds(f, payloadSeeds...)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		job, err := ParsePayload(b)
+		job, err := parseDirect(b)
 		checkInvariants(t, Decoded{Trigger: Direct, Job: job}, err)
 		if err != nil || job.Sweep != nil {
 			return
@@ -103,7 +103,7 @@ func FuzzPayload(f *testing.F) {
 		if err != nil || len(again) > MaxPayloadBytes {
 			return
 		}
-		job2, err := ParsePayload(again)
+		job2, err := parseDirect(again)
 		if err != nil {
 			t.Fatalf("re-encoded payload %.200q refused: %v", again, err)
 		}

@@ -7,14 +7,15 @@
 //
 // Wherever an event carries a payload (an SQS body, an EventBridge detail, a
 // Scheduler Input, an FC timer payload, an MNS message, a direct invocation)
-// it is read the same way (README.md, "Event payloads"):
+// it is read the same way:
 //
 //   - a JSON object {"handshakeIds":["h-...",...]} and/or {"handshakeId":"h-..."},
 //     optionally with "dryRun":true;
 //   - a JSON object {"sweep":{"olderThan":"72h","targetType":"Account","targetEntity":"*@example.com"}},
 //     optionally with "dryRun":true, where every sweep field is optional and
-//     overrides the configured policy for this run ("olderThan" is a Go
-//     duration or whole days such as "7d"; "allowedTargets", an array of
+//     overrides the configured policy for this run ("olderThan" is read by
+//     config.ParseDuration, "targetType" by handshake.ParseTargetType,
+//     "targetEntity" by janitor.ParseGlob; "allowedTargets", an array of
 //     target patterns, replaces ALLOWED_TARGETS);
 //   - plain text: one ID, or IDs separated by commas, spaces or newlines;
 //   - a JSON string, whose content is read as plain text or as the JSON
