@@ -108,6 +108,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	p, err := e.plan(listCtx, job, dry)
 	abandoned := 0
 	if err == nil {
+		e.skipFinished(listCtx, &p)
 		abandoned = e.cancelAll(ctx, p.entries)
 	}
 	rep := p.report()

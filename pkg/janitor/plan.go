@@ -19,10 +19,12 @@ type entry struct {
 // plan is what a Job resolves to before any cancellation: the distinct
 // invitations in order, and which records named which of them.
 type plan struct {
-	entries  []*entry
-	items    []ItemReport
-	itemIdx  [][]int // for items[i], the indexes in entries of its IDs
-	warnings []string
+	// mayRepeat: some record is not known to be on its first delivery.
+	mayRepeat bool
+	entries   []*entry
+	items     []ItemReport
+	itemIdx   [][]int // for items[i], the indexes in entries of its IDs
+	warnings  []string
 }
 
 // plan validates the Job and resolves it to distinct entries. Entries that
@@ -65,6 +67,9 @@ func planItems(items []Item, dry bool) plan {
 	var p plan
 	byRaw := make(map[string]int)
 	for _, it := range items {
+		if it.Err == nil && it.Deliveries != 1 {
+			p.mayRepeat = true
+		}
 		ir := ItemReport{Key: it.Key, Err: it.Err, Redeliver: it.Err != nil}
 		var idx []int
 		if it.Err == nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -17,6 +18,19 @@ type sqsRecord struct {
 	MessageID   string  `json:"messageId"`
 	EventSource string  `json:"eventSource"`
 	Body        *string `json:"body"`
+	Attributes  struct {
+		ApproximateReceiveCount string `json:"ApproximateReceiveCount"`
+	} `json:"attributes"`
+}
+
+// deliveries is the record's ApproximateReceiveCount, or 0 when it is
+// missing or not a positive number.
+func (r sqsRecord) deliveries() int {
+	n, err := strconv.Atoi(r.Attributes.ApproximateReceiveCount)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 // AWS decodes a Lambda event: an SQS batch, an EventBridge Scheduled Event,
@@ -124,6 +138,7 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 			b.fail(key, fmt.Errorf(`%w: the record has no "body"`, ErrInvalidPayload))
 		default:
 			b.record(key, []byte(*rec.Body), nil)
+			b.items[len(b.items)-1].Deliveries = rec.deliveries()
 		}
 	}
 	return Decoded{Job: b.job()}, nil

@@ -149,3 +149,22 @@ func hasDuplicateKey(t *testing.T, raw []byte) bool {
 	}
 	return false
 }
+
+// An SQS record's ApproximateReceiveCount is its Item's Deliveries; missing
+// or unreadable, 0 (unknown).
+func TestSQSRecordDeliveriesAreItsReceiveCount(t *testing.T) {
+	ev := sqsEvent("m1", id1, "m2", id2, "m3", id3)
+	ev = strings.Replace(ev, `"ApproximateReceiveCount":"1"`, `"ApproximateReceiveCount":"3"`, 1)
+	ev = strings.Replace(ev, `{"ApproximateReceiveCount":"1"}`, `{"ApproximateReceiveCount":"x"}`, 1)
+	d, err := AWS([]byte(ev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, it := range d.Job.Items {
+		got = append(got, it.Deliveries)
+	}
+	if len(got) != 3 || got[0] != 3 || got[1] != 0 || got[2] != 1 {
+		t.Errorf("Deliveries = %v, want [3 0 1]", got)
+	}
+}
