@@ -85,3 +85,21 @@ func TestSweepListingErrorOtherThanARecordStillCancelsNothing(t *testing.T) {
 		t.Errorf("cancelled %q after a failed listing", api.cancel)
 	}
 }
+
+// However many records cannot be read, the warnings stay bounded: the
+// first ones are named, the rest counted.
+func TestSweepWarningsOnUnreadableRecordsAreBounded(t *testing.T) {
+	api := &listedAPI{}
+	for i := range 25 {
+		bad := &handshake.RecordError{HandshakeID: testID(i), Err: errors.New("bad time")}
+		api.listed = append(api.listed, listed{h: handshake.Handshake{HandshakeID: bad.HandshakeID}, err: bad})
+	}
+	e := &janitor.Engine{API: api, MaxCancellations: 10, Now: fixedClock}
+	rep, err := e.Run(context.Background(), janitor.Job{Sweep: &janitor.Sweep{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 11 || !strings.Contains(rep.Warnings[10], "15 more") {
+		t.Errorf("%d warnings, last %q: want 10 named and one counting 15 more", len(rep.Warnings), rep.Warnings[len(rep.Warnings)-1])
+	}
+}
