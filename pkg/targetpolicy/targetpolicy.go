@@ -22,6 +22,7 @@
 package targetpolicy
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -106,7 +107,9 @@ func (e *PatternError) Error() string {
 
 // Parse reads a comma-separated list of patterns, as ALLOWED_TARGETS holds
 // it. Blanks around a pattern are ignored, and so are empty items (a
-// trailing comma). An empty list is the empty Policy. The error is a
+// trailing comma). An empty or blank list is the empty Policy; a list of
+// only separators (",,,") is refused with ErrNoPattern rather than read as
+// no policy, which the writer cannot have meant. Otherwise the error is a
 // *PatternError naming the first bad pattern.
 func Parse(list string) (Policy, error) {
 	var items []string
@@ -115,8 +118,14 @@ func Parse(list string) (Policy, error) {
 			items = append(items, it)
 		}
 	}
+	if len(items) == 0 && strings.TrimSpace(list) != "" {
+		return Policy{}, ErrNoPattern
+	}
 	return New(items)
 }
+
+// ErrNoPattern is the error of a list that holds separators but no pattern.
+var ErrNoPattern = errors.New("holds separators but no pattern: name at least one pattern, or leave ALLOWED_TARGETS empty for no target policy; " + Accepted)
 
 // New validates patterns, one per element, as a payload's
 // "allowedTargets" holds them; an element may not be empty or hold a comma.

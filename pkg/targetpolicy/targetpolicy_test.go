@@ -83,7 +83,6 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		want []string
 	}{
 		{"", nil},
-		{" , ,", nil},
 		{"*@example.com", []string{"*@example.com"}},
 		{" *@Example.com , 1234567890123456 ,", []string{"*@Example.com", "1234567890123456"}},
 		{"a@b.c,*@*.example.com", []string{"a@b.c", "*@*.example.com"}},
@@ -213,5 +212,23 @@ func TestAllowedIsLinearOnHostileInput(t *testing.T) {
 	target := strings.Repeat("a", 64) + "b@" + strings.Repeat("y.", 120) + "z.com"
 	if p.Allowed(email, target) {
 		t.Errorf("Allowed(%q) = true, want false", target)
+	}
+}
+
+// A list of separators only is refused, not read as no policy; an empty or
+// blank list is no policy.
+func TestParseRefusesAListOfOnlySeparators(t *testing.T) {
+	for _, list := range []string{",", ",,,", " , , ", ",\t,"} {
+		if p, err := Parse(list); !errors.Is(err, ErrNoPattern) {
+			t.Errorf("Parse(%q) = %v, %v; want ErrNoPattern", list, p, err)
+		}
+	}
+	for _, list := range []string{"", "  "} {
+		if p, err := Parse(list); err != nil || !p.Empty() {
+			t.Errorf("Parse(%q) = %v, %v; want the empty Policy", list, p, err)
+		}
+	}
+	if p, err := Parse(",*@example.com,"); err != nil || p.String() != "*@example.com" {
+		t.Errorf("Parse with a stray comma = %v, %v; want the one pattern", p, err)
 	}
 }
