@@ -27,11 +27,12 @@
 //     --dry-run` over 10,000 and 100,000 invitations; baseline: a loop that
 //     first collects the whole listing;
 //   - organizations: an AWS Organizations sweep (`janitor sweep`,
-//     DIRECTORY=aws-organizations) of 2,000 stale invitations against
-//     pkg/orgemu in a process of its own, in the throughput setting (20 ms
-//     of latency, a limit of Q = 100 requests/s, burst 5), at API_QPS =
-//     0.95 Q; baseline: the official SDK client listing, then cancelling
-//     one at a time.
+//     DIRECTORY=aws-organizations) of 1,000 stale invitations against
+//     pkg/orgemu in a process of its own with 20 ms of latency and a limit
+//     of Q = 100 and 50 requests/s (burst 5), at API_QPS = 0.95 Q: the
+//     requests served and the cancels, per second, as fractions of Q;
+//     baseline: the official SDK client listing, then cancelling one at a
+//     time.
 //
 // Everything runs on 127.0.0.1; every loop and child process is bounded.
 // The emulators and the baselines run as hidden subcommands of this program
