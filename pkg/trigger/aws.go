@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
-const acceptedAWS = `an SQS event ("Records"), an EventBridge "Scheduled Event" ("detail-type"), or a payload with no envelope`
+const acceptedAWS = `an SQS event ("Records"), an EventBridge "Scheduled Event" or AWS Organizations invite event ("detail-type"), or a payload with no envelope`
 
 // sqsRecord is the part of an SQS record the decoder reads.
 type sqsRecord struct {
@@ -17,10 +18,12 @@ type sqsRecord struct {
 	Body        *string `json:"body"`
 }
 
-// AWS decodes a Lambda event: an SQS batch, an EventBridge Scheduled Event,
+// AWS decodes a Lambda event for a function serving directory k: an SQS
+// batch, an EventBridge Scheduled Event, an AWS Organizations invite event,
 // or a direct payload (a Scheduler target's Input, the console's test
-// event). See the package comment for how the shape is recognised.
-func AWS(event []byte) (Decoded, error) {
+// event). See the package comment for how the shape is recognised. k
+// validates the target patterns a sweep payload gives.
+func AWS(event []byte, k directory.Kind) (Decoded, error) {
 	t, err := checkEvent(event)
 	if err != nil {
 		return Decoded{}, err
@@ -30,7 +33,7 @@ func AWS(event []byte) (Decoded, error) {
 			return Decoded{}, fmt.Errorf("%w: a JSON array %s is not a Lambda event this function reads: want %s",
 				ErrUnsupportedEvent, handshake.Quote(string(t), quoteMax), acceptedAWS)
 		}
-		return direct(t)
+		return direct(t, k)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(t, &top); err != nil {
@@ -38,7 +41,7 @@ func AWS(event []byte) (Decoded, error) {
 			ErrUnsupportedEvent, jsonError(err), acceptedAWS)
 	}
 	if raw, ok := top["Records"]; ok {
-		d, err := awsSQS(raw)
+		d, err := awsSQS(raw, k)
 		d.Trigger = SQS
 		return d, err
 	}
@@ -46,11 +49,16 @@ func AWS(event []byte) (Decoded, error) {
 		if err := checkUTF8("the event", t); err != nil {
 			return Decoded{Trigger: ScheduledEvent}, err
 		}
-		d, err := awsScheduled(top)
+		if isInviteEvent(top) {
+			d, err := inviteEvent(top)
+			d.Trigger = InviteEvent
+			return d, err
+		}
+		d, err := awsScheduled(top, k)
 		d.Trigger = ScheduledEvent
 		return d, err
 	}
-	d, err := direct(t)
+	d, err := direct(t, k)
 	if err != nil {
 		err = fmt.Errorf(`the event is not an SQS event ("Records") or an EventBridge event ("detail-type"), so it was read as a direct payload: %w`, err)
 	}
@@ -58,7 +66,7 @@ func AWS(event []byte) (Decoded, error) {
 }
 
 // awsSQS decodes the Records of an SQS event.
-func awsSQS(raw json.RawMessage) (Decoded, error) {
+func awsSQS(raw json.RawMessage, k directory.Kind) (Decoded, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(raw, &raws); err != nil {
 		return Decoded{}, fmt.Errorf(`%w: "Records" is %s, want an array of SQS records`, ErrUnsupportedEvent, handshake.Quote(string(raw), quoteMax))
@@ -94,7 +102,7 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 		}
 		return Decoded{}, fmt.Errorf(`%w: the records come from event source %s: want "aws:sqs" (an SQS queue)`, ErrUnsupportedEvent, handshake.Quote(seen, quoteMax))
 	}
-	var b batch
+	b := batch{k: k}
 	for i, rec := range recs {
 		key := rec.MessageID
 		if key == "" {
@@ -121,7 +129,7 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 
 // awsScheduled decodes an EventBridge event, of which only a Scheduled
 // Event is accepted. Its detail, when not empty, is a payload.
-func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
+func awsScheduled(top map[string]json.RawMessage, k directory.Kind) (Decoded, error) {
 	var dt string
 	if err := json.Unmarshal(top["detail-type"], &dt); err != nil {
 		dt = string(top["detail-type"])
@@ -144,7 +152,7 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 		// no detail: a sweep
 	case raw[0] == '{':
 		var err error
-		if p, err = parsePayload(raw); err != nil {
+		if p, err = parsePayload(raw, k); err != nil {
 			return Decoded{}, fmt.Errorf(`the Scheduled Event's "detail": %w`, err)
 		}
 	case raw[0] == '"':
@@ -153,7 +161,7 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 			return Decoded{}, fmt.Errorf(`%w: "detail" is not a valid JSON string (%s)`, ErrInvalidPayload, jsonError(err))
 		}
 		var err error
-		if p, err = parsePayload([]byte(s)); err != nil {
+		if p, err = parsePayload([]byte(s), k); err != nil {
 			return Decoded{}, fmt.Errorf(`the Scheduled Event's "detail": %w`, err)
 		}
 	default:
@@ -163,8 +171,8 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 }
 
 // direct decodes a payload with no envelope.
-func direct(t []byte) (Decoded, error) {
-	p, err := parsePayload(t)
+func direct(t []byte, k directory.Kind) (Decoded, error) {
+	p, err := parsePayload(t, k)
 	if err != nil {
 		return Decoded{Trigger: Direct}, err
 	}
