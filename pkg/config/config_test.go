@@ -34,6 +34,7 @@ func TestLoadOfEmptyEnvironmentGivesDocumentedDefaults(t *testing.T) {
 		APITimeout:       5 * time.Second,
 		LogLevel:         zerolog.InfoLevel,
 		MetricsNamespace: "HandshakeJanitor",
+		Directory:        "resource-directory",
 	}
 	if got != want || Default() != want {
 		t.Fatalf("Load(empty) = %+v\nDefault() = %+v\nwant %+v", got, Default(), want)
@@ -398,7 +399,8 @@ func TestFieldsAndStringShowEverySetting(t *testing.T) {
 	c.CredentialsSecretID = "prod/janitor"
 	c.AllowedTargets = "*@example.com,ceo@example.com"
 	want := map[string]any{
-		"endpoint": resourcemanager.DefaultEndpoint, "stale_after": "7d", "dry_run": true, "max_cancellations": 100.0,
+		"directory": "resource-directory",
+		"endpoint":  resourcemanager.DefaultEndpoint, "stale_after": "7d", "dry_run": true, "max_cancellations": 100.0,
 		"api_qps": 10.0, "api_concurrency": 4.0, "api_timeout": "5s", "log_level": "info",
 		"allowed_targets": "*@example.com,c***@example.com", "log_targets": false,
 		"credentials_secret_id": "prod/janitor",

@@ -69,9 +69,9 @@ func (k Kind) IsAccountID(s string) bool {
 }
 
 // AccountIDForm says what an account ID of this directory looks like, for
-// errors: "a 12-digit AWS account ID".
+// errors: "a 12-digit account ID".
 func (k Kind) AccountIDForm() string {
-	return "a " + strconv.Itoa(k.AccountIDDigits) + "-digit " + k.Title + " account ID"
+	return "a " + strconv.Itoa(k.AccountIDDigits) + "-digit account ID"
 }
 
 // ID is an invitation ID that passed its directory's ParseID: only a

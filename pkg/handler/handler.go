@@ -99,7 +99,7 @@ type Invocation struct {
 // successful records are deleted); for anything else it returns the
 // *janitor.Report, with an error when any result is failed.
 func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any, error) {
-	decoded, derr := trigger.AWS(payload, h.Engine.API.Kind())
+	decoded, derr := trigger.AWSFor(payload, h.Engine.API.Kind())
 	ctx = h.begin(ctx, inv, decoded.Trigger)
 	if derr != nil {
 		return nil, h.refuse(ctx, derr)

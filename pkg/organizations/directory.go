@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 )
@@ -95,6 +96,8 @@ func (c *Client) pacedOne(ctx context.Context, op string, id directory.ID, one f
 // turns, retried as the package comment says, within the deadline.Budget
 // of ctx.
 func (c *Client) paced(ctx context.Context, op string, attempt func(context.Context) error) (int, error) {
+	// The attempts read the same Budget as the Pacer, through their context.
+	ctx = deadline.NewContext(ctx, deadline.Of(ctx))
 	attempts, err := c.pacer.Do(ctx, pacing.Call{Attempt: attempt, Classify: pacingOutcome})
 	var stop *pacing.StopError
 	if !errors.As(err, &stop) {

@@ -288,12 +288,19 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// maxAccountIDDigits bounds what MaskTarget shows as an account ID.
-const maxAccountIDDigits = 32
+// isAccountID reports whether s is an account ID of any directory.
+func isAccountID(s string) bool {
+	for _, k := range directory.Kinds() {
+		if k.IsAccountID(s) {
+			return true
+		}
+	}
+	return false
+}
 
 // MaskTarget returns an invitation's target as a log line or a report may
-// show it without LOG_TARGETS=true. An account ID (only digits, as every
-// directory's are) is not personal data and is shown as it is. Anything else is treated as an e-mail address, which is:
+// show it without LOG_TARGETS=true. An account ID (of any directory) is
+// not personal data and is shown as it is. Anything else is treated as an e-mail address, which is:
 // the first character of its local part, then *** whatever the length (so
 // the length is not revealed), then the domain, which a policy decides on and
 // an audit needs: j***@example.com, in lower case. The form is stable (the same
@@ -302,7 +309,7 @@ const maxAccountIDDigits = 32
 // reversed by trying addresses and would still be personal data. Something
 // with no @ shows as ***.
 func MaskTarget(entity string) string {
-	if len(entity) <= maxAccountIDDigits && isDigits(entity) {
+	if isAccountID(entity) {
 		return entity
 	}
 	// Addresses compare without case, so they are masked without it: one

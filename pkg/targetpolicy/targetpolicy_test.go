@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -66,7 +67,7 @@ func TestAllowed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := Parse(tc.policy)
+			p, err := Parse(tc.policy, rd)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tc.policy, err)
 			}
@@ -89,7 +90,7 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		{"a@b.c,*@*.example.com", []string{"a@b.c", "*@*.example.com"}},
 	}
 	for _, tc := range tests {
-		p, err := Parse(tc.list)
+		p, err := Parse(tc.list, rd)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tc.list, err)
 		}
@@ -99,7 +100,7 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		if p.Empty() != (len(tc.want) == 0) || len(p.Patterns()) != len(tc.want) {
 			t.Errorf("Parse(%q): Empty %v, %d patterns; want %d", tc.list, p.Empty(), len(p.Patterns()), len(tc.want))
 		}
-		if again, err := Parse(p.String()); err != nil || again.String() != p.String() {
+		if again, err := Parse(p.String(), rd); err != nil || again.String() != p.String() {
 			t.Errorf("Parse(%q).String() = %q does not read back: %v", tc.list, p.String(), err)
 		}
 	}
@@ -137,13 +138,13 @@ func TestParseRejectsMalformedPatterns(t *testing.T) {
 		{"a@b.c\xff", "a@b.c\xff", "UTF-8"},
 	}
 	for _, tc := range tests {
-		_, err := Parse(tc.list)
+		_, err := Parse(tc.list, rd)
 		var pe *PatternError
 		if !errors.As(err, &pe) {
 			t.Errorf("Parse(%q) = %v, want a *PatternError", tc.list, err)
 			continue
 		}
-		if strings.TrimSpace(pe.Pattern) != tc.bad || !strings.Contains(err.Error(), tc.because) || !strings.Contains(err.Error(), Accepted) {
+		if strings.TrimSpace(pe.Pattern) != tc.bad || !strings.Contains(err.Error(), tc.because) || !strings.Contains(err.Error(), Accepted(rd)) {
 			t.Errorf("Parse(%q): error %q: want it to name %q, say %q and what is accepted", tc.list, err, tc.bad, tc.because)
 		}
 		if strings.Contains(err.Error(), "\n") {
@@ -155,7 +156,7 @@ func TestParseRejectsMalformedPatterns(t *testing.T) {
 func TestNewRejectsEmptyItemsAndCommas(t *testing.T) {
 	for _, items := range [][]string{{""}, {"  "}, {"*@example.com,1234567890123456"}} {
 		var pe *PatternError
-		if _, err := New(items); !errors.As(err, &pe) {
+		if _, err := New(items, rd); !errors.As(err, &pe) {
 			t.Errorf("New(%q) = %v, want a *PatternError", items, err)
 		}
 	}
@@ -163,7 +164,7 @@ func TestNewRejectsEmptyItemsAndCommas(t *testing.T) {
 	for i := range many {
 		many[i] = "*@example.com"
 	}
-	if _, err := New(many); err == nil || !strings.Contains(err.Error(), "limit") {
+	if _, err := New(many, rd); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("New(%d patterns) = %v, want an error about the limit", len(many), err)
 	}
 }
@@ -193,7 +194,7 @@ func TestMaskTarget(t *testing.T) {
 }
 
 func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
-	p, err := Parse("*@example.com, ceo@example.com, ops+*@example.com, 1234567890123456, *@*.example.com")
+	p, err := Parse("*@example.com, ceo@example.com, ops+*@example.com, 1234567890123456, *@*.example.com", rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
 // The matcher backtracks only to the last star, so a hostile pattern and
 // target stay cheap; this would not finish with a naive recursive matcher.
 func TestAllowedIsLinearOnHostileInput(t *testing.T) {
-	p, err := Parse(strings.Repeat("*a", 60) + "@" + strings.Repeat("*.", 60) + "x.com")
+	p, err := Parse(strings.Repeat("*a", 60) + "@" + strings.Repeat("*.", 60) + "x.com", rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,3 +216,6 @@ func TestAllowedIsLinearOnHostileInput(t *testing.T) {
 		t.Errorf("Allowed(%q) = true, want false", target)
 	}
 }
+
+// rd is the directory most tests parse for.
+var rd = directory.ResourceDirectory

@@ -18,12 +18,16 @@ type sqsRecord struct {
 	Body        *string `json:"body"`
 }
 
-// AWS decodes a Lambda event for a function serving directory k: an SQS
+// AWS decodes a Lambda event for a function serving the default directory
+// (directory.Default): AWSFor(event, directory.Default()).
+func AWS(event []byte) (Decoded, error) { return AWSFor(event, directory.Default()) }
+
+// AWSFor decodes a Lambda event for a function serving directory k: an SQS
 // batch, an EventBridge Scheduled Event, an AWS Organizations invite event,
 // or a direct payload (a Scheduler target's Input, the console's test
 // event). See the package comment for how the shape is recognised. k
 // validates the target patterns a sweep payload gives.
-func AWS(event []byte, k directory.Kind) (Decoded, error) {
+func AWSFor(event []byte, k directory.Kind) (Decoded, error) {
 	t, err := checkEvent(event)
 	if err != nil {
 		return Decoded{}, err

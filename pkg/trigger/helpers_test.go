@@ -3,6 +3,7 @@ package trigger
 import (
 	"errors"
 	"fmt"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"path"
 	"reflect"
 	"strings"
@@ -45,7 +46,7 @@ func glob(s string) janitor.Glob {
 
 // policy is targetpolicy.Parse for a list a test knows is valid.
 func policy(list string) targetpolicy.Policy {
-	p, err := targetpolicy.Parse(list)
+	p, err := targetpolicy.Parse(list, directory.ResourceDirectory)
 	if err != nil {
 		panic(err)
 	}
@@ -205,7 +206,7 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 // invocation: the IDs it names become one Item keyed Direct, anything else
 // a sweep.
 func parseDirect(b []byte) (janitor.Job, error) {
-	p, err := parsePayload(b)
+	p, err := parsePayload(b, directory.ResourceDirectory)
 	if err != nil {
 		return janitor.Job{}, err
 	}
