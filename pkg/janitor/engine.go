@@ -40,8 +40,7 @@ var ErrListing = errors.New("listing invitations failed")
 // Engine runs Jobs. Zero fields take the defaults above; an Engine is safe
 // for concurrent use by several Runs once set up.
 type Engine struct {
-	// API is the directory of invitations the engine works on
-	// (*resourcemanager.Client, *organizations.Client).
+	// API is the directory of invitations the engine works on.
 	API directory.Directory
 
 	// Concurrency is the most calls in flight at once. The

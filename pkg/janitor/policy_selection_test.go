@@ -1,9 +1,9 @@
 package janitor
 
 import (
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"fmt"
 	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"testing"
 	"time"
 

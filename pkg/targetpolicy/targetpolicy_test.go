@@ -207,7 +207,7 @@ func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
 // The matcher backtracks only to the last star, so a hostile pattern and
 // target stay cheap; this would not finish with a naive recursive matcher.
 func TestAllowedIsLinearOnHostileInput(t *testing.T) {
-	p, err := Parse(strings.Repeat("*a", 60) + "@" + strings.Repeat("*.", 60) + "x.com", rd)
+	p, err := Parse(strings.Repeat("*a", 60)+"@"+strings.Repeat("*.", 60)+"x.com", rd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // parseAllowedTargets reads a sweep's "allowedTargets": an array of target
 // patterns that replaces ALLOWED_TARGETS for this run. An empty array is
 // refused rather than read as "allow nothing" (which would cancel every
-// Pending invitation) or as "no policy" (which reads the same as a typo):
+// open invitation) or as "no policy" (which reads the same as a typo):
 // leave the field out to use the configured policy.
 func parseAllowedTargets(raw json.RawMessage, k directory.Kind) (targetpolicy.Policy, error) {
 	var items []string
