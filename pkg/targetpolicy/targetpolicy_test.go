@@ -219,3 +219,32 @@ func TestAllowedIsLinearOnHostileInput(t *testing.T) {
 
 // rd is the directory most tests parse for.
 var rd = directory.ResourceDirectory
+
+// One validation, parameterised by the directory: an account ID of the
+// other directory's length is refused, naming the form expected.
+func TestAccountIDsTakeTheDirectorysForm(t *testing.T) {
+	aws := directory.AWSOrganizations
+	for _, tc := range []struct {
+		k     directory.Kind
+		list  string
+		ok    bool
+		wants string
+	}{
+		{aws, "123456789012,*@example.com", true, ""},
+		{aws, "1234567890123456", false, "12-digit account ID"},
+		{rd, "123456789012", false, "16-digit account ID"},
+		{rd, "1234567890123456", true, ""},
+		{aws, "12345678901*", false, "exactly 12 digits"},
+	} {
+		p, err := Parse(tc.list, tc.k)
+		if (err == nil) != tc.ok || err != nil && !strings.Contains(err.Error(), tc.wants) {
+			t.Errorf("Parse(%q, %s) = %v, want ok %v or an error saying %q", tc.list, tc.k.Name, err, tc.ok, tc.wants)
+		}
+		if tc.ok && tc.k == aws && !p.Allowed(handshake.TargetAccount, "123456789012") {
+			t.Errorf("%q does not allow its own account", tc.list)
+		}
+	}
+	if got := MaskTarget("123456789012"); got != "123456789012" {
+		t.Errorf("MaskTarget of an AWS account ID = %q, want it as it is", got)
+	}
+}
