@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -97,7 +98,7 @@ func newHandler(ctx context.Context, platform string, cfg config.Config, logger 
 		}
 		return handler.New(platform, cfg, logger, creds)
 	case platform == logging.PlatformFC:
-		return nil, &config.SettingError{Name: config.EnvDirectory, Value: k.Name,
+		return nil, &config.SettingError{Name: config.EnvDirectory, Value: strconv.Quote(k.Name),
 			Want: "Function Compute serves " + directory.ResourceDirectory.Name + " only (" + directory.ResourceDirectory.Title + "): run " + k.Name + " on AWS Lambda or the CLI"}
 	default:
 		awsCfg, err := organizations.LoadConfig(ctx)
