@@ -322,3 +322,28 @@ func TestDemoRunsEverySampleAndEndsWithTheExpectedStates(t *testing.T) {
 		t.Errorf("the demo output contains a secret")
 	}
 }
+
+// -directory beats DIRECTORY, on the subcommands that reach a directory:
+// the account IDs of -allow take its form, and a name that is no
+// directory's is bad usage.
+func TestDirectoryFlagBeatsTheVariable(t *testing.T) {
+	env := func(k string) string {
+		if k == "DIRECTORY" {
+			return "resource-directory"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", "-directory", "aws-organizations", "-allow", "1234567890123456"}, "want a 12-digit account ID"},
+		{[]string{"sweep", "-allow", "123456789012"}, "want a 16-digit account ID"},
+		{[]string{"sweep", "-directory", "organisations", "-allow", "*@example.com"}, "want resource-directory (Alibaba Cloud, the default) or aws-organizations"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tc.args, &stdout, &stderr, env); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
