@@ -19,6 +19,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/handshake-janitor/handshake-janitor/functions/aws/internal/alisecret"
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -64,7 +65,8 @@ func coldStart(ctx context.Context) (*handler.Handler, error) {
 		return nil, err
 	}
 	logger := logging.New(os.Stdout, cfg.LogLevel)
-	logger.Info().Str(logging.FieldPlatform, logging.PlatformAWS).Fields(cfg.Fields()).Msg("configuration")
+	logger.Info().Str(logging.FieldPlatform, logging.PlatformAWS).Str(logging.FieldVersion, version.String()).
+		Fields(cfg.Fields()).Msg("configuration")
 	var creds resourcemanager.CredentialsProvider
 	if cfg.CredentialsSecretID != "" {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)

@@ -13,6 +13,7 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -53,6 +54,7 @@ func coldStart() (*handler.Handler, error) {
 		return nil, err
 	}
 	logger := logging.New(os.Stdout, cfg.LogLevel)
-	logger.Info().Str(logging.FieldPlatform, logging.PlatformFC).Fields(cfg.Fields()).Msg("configuration")
+	logger.Info().Str(logging.FieldPlatform, logging.PlatformFC).Str(logging.FieldVersion, version.String()).
+		Fields(cfg.Fields()).Msg("configuration")
 	return handler.New(logging.PlatformFC, cfg, logger, creds)
 }
