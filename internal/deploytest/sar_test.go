@@ -57,12 +57,18 @@ func TestChangelogKeepsAChangelogAndDefinesTheMakefilesRelease(t *testing.T) {
 	}
 }
 
-// makeVariables returns what `make version` prints, as a map.
+// makeVariables returns what `make version` prints at the root, as a map.
 func makeVariables(t *testing.T) map[string]string {
+	t.Helper()
+	return makeVariablesIn(t, moduleRoot(t))
+}
+
+// makeVariablesIn returns what `make version` prints in dir, as a map.
+func makeVariablesIn(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := makeCmd(t, ctx, moduleRoot(t), "version").CombinedOutput()
+	out, err := makeCmd(t, ctx, dir, "version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("make version: %v\n%s", err, out)
 	}
