@@ -359,3 +359,19 @@ func TestConsoleGuideNamesTheCapabilitiesTheTemplateNeeds(t *testing.T) {
 		}
 	}
 }
+
+// A one-click deploy from SAR is a first deploy, and a first deploy is a
+// dry run: the template's DryRun default is "true", as the listing says.
+func TestSARListingDeploysInDryRunByDefault(t *testing.T) {
+	st := parseTemplate(t)
+	if got := st.parameterDefault(t, "DryRun"); got != "true" {
+		t.Errorf("DryRun default = %q: a SAR deploy with the defaults would cancel for real; want \"true\"", got)
+	}
+	var app sarApplication
+	if err := sarMetadata(t).Decode(&app); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.ToLower(app.Description), "dry run by default") {
+		t.Errorf("%s Description does not tell the deployer it deploys in dry run: %q", sarKey, app.Description)
+	}
+}
