@@ -42,10 +42,11 @@ func TestResolvePrefersTheStampThenTheBuildInfo(t *testing.T) {
 
 func TestStringIsNeverEmpty(t *testing.T) {
 	// A test binary is not stamped: String falls back, and says something.
-	if String() == "" {
+	first := String()
+	if first == "" {
 		t.Fatal("String() is empty")
 	}
-	if String() != String() {
-		t.Error("String() changes between calls")
+	if again := String(); again != first {
+		t.Errorf("String() = %q, then %q: it changes between calls", first, again)
 	}
 }
