@@ -14,8 +14,9 @@ RELEASE   := $(shell sed -n 's/^\#\# \[\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\)
 ## tag without its v: 0.1.0 on the tag, 0.1.0-3-g1a2b3c4 after it, "-dirty"
 ## with uncommitted changes. Without a tag RELEASE-dev+COMMIT, without git
 ## RELEASE-dev. The same commit gives the same VERSION, so the same bytes.
+## (make VERSION=... overrides it; a VERSION in the environment does not.)
 DESCRIBE  := $(shell git describe --tags --always --dirty --match 'v[0-9]*' 2>/dev/null)
-VERSION   ?= $(if $(filter v%,$(DESCRIBE)),$(patsubst v%,%,$(DESCRIBE)),$(RELEASE)-dev$(if $(DESCRIBE),+$(DESCRIBE)))
+VERSION   := $(if $(filter v%,$(DESCRIBE)),$(patsubst v%,%,$(DESCRIBE)),$(RELEASE)-dev$(if $(DESCRIBE),+$(DESCRIBE)))
 LDFLAGS   := -s -w -buildid= -X $(MODULE)/internal/version.Version=$(VERSION)
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)'
 
