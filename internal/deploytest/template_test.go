@@ -373,7 +373,7 @@ func TestTemplateScheduleSweepsWithRetriesAndItsOwnDeadLetterQueue(t *testing.T)
 		}
 	}
 	d, err := trigger.AWS(readRoot(t, filepath.Join("events", "aws-scheduled-event.json")))
-	if err != nil || d.Job.Sweep == nil || *d.Job.Sweep != (janitor.Sweep{}) {
+	if err != nil || d.Job.Sweep == nil || !reflect.DeepEqual(*d.Job.Sweep, janitor.Sweep{}) {
 		t.Errorf("events/aws-scheduled-event.json: trigger.AWS = %+v, %v; want a sweep with the configured policy", d, err)
 	}
 
@@ -603,7 +603,8 @@ func formatStatements(s []statement) string {
 // secretsManagerCalls returns the Secrets Manager operations that the
 // Lambda function's code calls: the methods of *secretsmanager.Client taking
 // (context.Context, *XInput, ...) that appear as calls in a non-test Go file
-// under functions/aws.
+// under functions/aws or the packages its cold start is built from
+// (internal/startup, internal/alisecret).
 func secretsManagerCalls(t *testing.T) []string {
 	t.Helper()
 	ops := map[string]bool{}
@@ -620,8 +621,17 @@ func secretsManagerCalls(t *testing.T) []string {
 		t.Fatal("found no API methods on *secretsmanager.Client; the reflection above is wrong")
 	}
 	called := map[string]bool{}
-	root := filepath.Join(moduleRoot(t), "functions", "aws")
 	fset := token.NewFileSet()
+	for _, dir := range []string{"functions/aws", "internal/startup", "internal/alisecret"} {
+		scanCalls(t, fset, filepath.Join(moduleRoot(t), filepath.FromSlash(dir)), ops, called)
+	}
+	return keys(called)
+}
+
+// scanCalls adds to called every name of ops that a non-test Go file under
+// root calls as a method.
+func scanCalls(t *testing.T, fset *token.FileSet, root string, ops, called map[string]bool) {
+	t.Helper()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return err
@@ -641,9 +651,8 @@ func secretsManagerCalls(t *testing.T) []string {
 		return nil
 	})
 	if err != nil && !os.IsNotExist(err) {
-		t.Fatalf("scan functions/aws: %v", err)
+		t.Fatalf("scan %s: %v", root, err)
 	}
-	return keys(called)
 }
 
 func deref(s *string) string {

@@ -4,8 +4,8 @@
 // context.Context, and values of fields whose names look like secrets
 // replaced by "[REDACTED]" before a byte reaches the output.
 //
-// The field names of the log contract (README.md, "Logs") are constants here
-// so that every package writes the same names.
+// The field names of the log contract are constants here, so that every
+// package writes the same names; dashboards and alarms read them.
 package logging
 
 import (
