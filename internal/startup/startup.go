@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/alisecret"
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -39,7 +40,7 @@ type Options struct {
 //
 //   - the configuration: config.Load through opts.Getenv;
 //   - the logger; on AWS and FC, the start-up "configuration" line
-//     (config.Config.Fields, no secret);
+//     (the build's version and config.Config.Fields, no secret);
 //   - the credentials for calls whose invocation brings none: on AWS, when
 //     ALIBABA_CLOUD_CREDENTIALS_SECRET_ID names a secret, the ones it holds
 //     (AWS Secrets Manager, through the AWS SDK's default configuration);
@@ -63,7 +64,8 @@ func New(ctx context.Context, opts Options) (*handler.Handler, error) {
 		logger = logging.New(os.Stdout, cfg.LogLevel)
 	}
 	if opts.Platform == logging.PlatformAWS || opts.Platform == logging.PlatformFC {
-		logger.Info().Str(logging.FieldPlatform, opts.Platform).Fields(cfg.Fields()).Msg("configuration")
+		logger.Info().Str(logging.FieldPlatform, opts.Platform).Str(logging.FieldVersion, version.String()).
+			Fields(cfg.Fields()).Msg("configuration")
 	}
 	creds, err := credentials(ctx, opts.Platform, cfg)
 	if err != nil {
