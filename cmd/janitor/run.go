@@ -49,7 +49,12 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	var ef engineFlags
 	ef.register(fs)
 	olderThan := fs.String("older-than", "", "a Pending invitation older than this is stale: Go duration or whole days like 7d (default STALE_AFTER)")
-	maxN := fs.Int("max", -1, "blast-radius guard: refuse a sweep that selects more than this (default MAX_CANCELLATIONS)")
+	maxN := -1 // not given: MAX_CANCELLATIONS
+	fs.Func("max", "blast-radius guard: refuse a sweep that selects more than this; 0 allows no real cancellation (default MAX_CANCELLATIONS)", func(v string) error {
+		n, err := parseMax(v)
+		maxN = n
+		return err
+	})
 	targetType := fs.String("target-type", "", "only invitations of this target type: Account or Email")
 	targetEntity := fs.String("target-entity", "", "only invitations whose target entity matches this glob, e.g. '*@example.com'")
 	var allow []string
@@ -100,7 +105,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		sweep.TargetType = tt
 	}
-	return runJob(ctx, janitor.Job{Sweep: sweep, DryRun: ef.dryRun}, "sweep", ef, *maxN, stdout, stderr, getenv)
+	return runJob(ctx, janitor.Job{Sweep: sweep, DryRun: ef.dryRun}, "sweep", ef, maxN, stdout, stderr, getenv)
 }
 
 func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -124,6 +129,16 @@ func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	job := janitor.Job{Items: []janitor.Item{{Key: "command-line", IDs: fs.Args()}}, DryRun: ef.dryRun}
 	return runJob(ctx, job, "cancel", ef, -1, stdout, stderr, getenv)
+}
+
+// parseMax reads -max as MAX_CANCELLATIONS is read: a whole number, 0 or
+// more (config.ParseMaxCancellations).
+func parseMax(v string) (int, error) {
+	n, err := config.ParseMaxCancellations(v)
+	if err != nil {
+		return -1, errors.New(config.WantMaxCancellations)
+	}
+	return n, nil
 }
 
 // runJob builds the engine from the environment, runs job, and prints the

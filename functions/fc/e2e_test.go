@@ -138,6 +138,21 @@ func report(t *testing.T, resp fcruntime.Response) janitor.Report {
 // log lines and the SDK's own "FC Invoke Start/End" lines.
 func stdoutLines() []string { return testbin.CompleteLines(proc.Stdout()) }
 
+// startupVersion returns the version on the instance's start-up
+// configuration line.
+func startupVersion(t *testing.T) string {
+	t.Helper()
+	for _, line := range stdoutLines() {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "configuration" {
+			v, _ := m[logging.FieldVersion].(string)
+			return v
+		}
+	}
+	t.Fatal("no start-up configuration line in the function's output")
+	return ""
+}
+
 // wantSignedBy checks that every call naming each ID was signed by key,
 // with a matching security token when sts.
 func wantSignedBy(t *testing.T, key string, sts bool, ids ...string) {
@@ -299,6 +314,10 @@ func TestQueueBatchWithFailuresIsAnErrorNamingMessagesAndIDs(t *testing.T) {
 	s := testkit.SummaryLine(t, stdoutLines, rid)
 	if s["cancelled"] != 1.0 || s["failed"] != 1.0 || s["invalid"] != 1.0 {
 		t.Errorf("summary line %v: want cancelled 1, failed 1, invalid 1", s)
+	}
+	// The build's version, on the summary line as on the start-up line.
+	if v, _ := s[logging.FieldVersion].(string); v == "" || v != startupVersion(t) {
+		t.Errorf("summary line version = %v, start-up line's %q: want the same, not empty", s[logging.FieldVersion], startupVersion(t))
 	}
 
 	// Redelivered once the fault is gone, the batch succeeds: the cancelled

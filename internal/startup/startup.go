@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/alisecret"
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
@@ -42,7 +43,7 @@ type Options struct {
 //
 //   - the configuration: config.Load through opts.Getenv;
 //   - the logger; on AWS and FC, the start-up "configuration" line
-//     (config.Config.Fields, no secret);
+//     (the build's version and config.Config.Fields, no secret);
 //   - the directory's client (newHandler): with DIRECTORY=aws-organizations
 //     the AWS Organizations client on the AWS SDK's standard chains, which
 //     Function Compute refuses; otherwise Resource Manager with
@@ -69,7 +70,8 @@ func New(ctx context.Context, opts Options) (*handler.Handler, error) {
 		logger = logging.New(os.Stdout, cfg.LogLevel)
 	}
 	if opts.Platform == logging.PlatformAWS || opts.Platform == logging.PlatformFC {
-		logger.Info().Str(logging.FieldPlatform, opts.Platform).Fields(cfg.Fields()).Msg("configuration")
+		logger.Info().Str(logging.FieldPlatform, opts.Platform).Str(logging.FieldVersion, version.String()).
+			Fields(cfg.Fields()).Msg("configuration")
 	}
 	h, err := newHandler(ctx, opts.Platform, cfg, logger)
 	if err != nil {

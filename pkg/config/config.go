@@ -141,7 +141,7 @@ func Default() Config {
 const (
 	wantStaleAfter  = acceptedDuration
 	wantDryRun      = "want true or false (also 1/0, yes/no)"
-	wantMaxCancel   = "want a whole number, 0 or more"
+	wantMaxCancel   = WantMaxCancellations
 	wantAPIQPS      = "want a number of calls per second greater than 0 and at most 1000, like 10 or 0.5"
 	wantConcurrency = "want a whole number from 1 to 64"
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
@@ -219,7 +219,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if v, ok := get(EnvMaxCancellations); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+		if n, err := ParseMaxCancellations(v); err != nil {
 			bad(settingError(EnvMaxCancellations, v, wantMaxCancel))
 		} else {
 			c.MaxCancellations = n
@@ -290,6 +290,20 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// WantMaxCancellations says what MAX_CANCELLATIONS (and the CLI's -max)
+// accepts.
+const WantMaxCancellations = "want a whole number, 0 or more (0 allows no real cancellation)"
+
+// ParseMaxCancellations reads a blast-radius limit: a whole number, 0 or
+// more. Zero is a limit of its own, the narrowest: no real cancellation.
+func ParseMaxCancellations(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s: %s", handshake.Quote(s, maxQuoted), WantMaxCancellations)
+	}
+	return n, nil
 }
 
 // parseBool accepts true/false, 1/0 and yes/no in any case.

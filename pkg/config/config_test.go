@@ -139,7 +139,6 @@ func TestLoadAcceptsEveryVariable(t *testing.T) {
 			}},
 		{EnvAllowedTargets, "*@example.com", func(c *Config) { c.AllowedTargets = "*@example.com" }},
 		{EnvAllowedTargets, " *@Example.com , 1234567890123456, ", func(c *Config) { c.AllowedTargets = "*@Example.com,1234567890123456" }},
-		{EnvAllowedTargets, " , ", func(*Config) {}}, // no pattern: no target policy
 		{EnvLogTargets, "true", func(c *Config) { c.LogTargets = true }},
 		{EnvLogTargets, "no", func(c *Config) { c.LogTargets = false }},
 		{EnvMetricsNamespace, "Team/Janitor #2", func(c *Config) { c.MetricsNamespace = "Team/Janitor #2" }},
@@ -178,6 +177,8 @@ func TestLoadRefusesBadValuesNamingVariableValueAndWhatIsAccepted(t *testing.T) 
 		{EnvMaxCancellations, "-1", `MAX_CANCELLATIONS="-1": want a whole number, 0 or more`},
 		{EnvMaxCancellations, "ten", `MAX_CANCELLATIONS="ten": want a whole number`},
 		{EnvMaxCancellations, "1e3", `MAX_CANCELLATIONS="1e3": want a whole number`},
+		{EnvAllowedTargets, ",,,", `ALLOWED_TARGETS=",,,": holds separators but no pattern`},
+		{EnvAllowedTargets, " , ,", `ALLOWED_TARGETS=", ,": holds separators but no pattern`},
 		{EnvAPIQPS, "0", `API_QPS="0": want a number of calls per second greater than 0 and at most 1000`},
 		{EnvAPIQPS, "-3", `API_QPS="-3": want`},
 		{EnvAPIQPS, "1000.5", `API_QPS="1000.5": want`},

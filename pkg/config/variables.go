@@ -53,7 +53,7 @@ var Variables = []Variable{
 	{Name: EnvDryRun, Default: "false", Platforms: everywhere,
 		Description: "Report what would be cancelled and cancel nothing; true/false, 1/0 or yes/no."},
 	{Name: EnvMaxCancellations, Default: "100", Platforms: everywhere,
-		Description: "Blast-radius guard: a real sweep that selects more invitations than this cancels none and fails; 0 or more."},
+		Description: "Blast-radius guard: a real sweep that selects more invitations than this cancels none and fails; 0 or more, where 0 allows no real cancellation at all."},
 	{Name: EnvAPIQPS, Default: strconv.Itoa(pacing.DefaultQPS), Platforms: everywhere,
 		Description: "Client-side rate limit, API calls per second; more than 0, at most 1000."},
 	{Name: EnvAPIConcurrency, Default: "4", Platforms: everywhere,

@@ -107,8 +107,9 @@ func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any,
 	report, err := h.Engine.Run(ctx, decoded.Job)
 	if decoded.Trigger == trigger.SQS {
 		if err != nil {
-			// The whole batch goes back: a listing or guard error cannot
-			// happen for named IDs, but if it does, nothing is dropped.
+			// The whole batch goes back, nothing dropped: the guard at a
+			// limit of zero refuses named invitations (every record that
+			// named one is to be redelivered anyway).
 			return nil, err
 		}
 		resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}

@@ -1,6 +1,7 @@
 package handler_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
@@ -45,7 +47,7 @@ type env struct {
 type envOptions struct {
 	platform         string
 	emu              rmemu.Options
-	maxCancellations int
+	maxCancellations int           // zero: config.DefaultMaxCancellations
 	apiTimeout       time.Duration // the handler's, T of the deadline budget
 }
 
@@ -72,7 +74,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			Engine: &janitor.Engine{
 				API:              client,
 				Concurrency:      4,
-				MaxCancellations: o.maxCancellations,
+				MaxCancellations: cmp.Or(o.maxCancellations, config.DefaultMaxCancellations),
 				Now:              time.Now,
 			},
 		},

@@ -304,3 +304,17 @@ func (o Outcome) Known() bool { return slices.Contains(outcomes[:], o) }
 // to the queue: failed ones so they are tried again, invalid ones so that the
 // queue's redrive policy dead-letters them instead of dropping them.
 func (o Outcome) Redeliver() bool { return o == OutcomeFailed || o == OutcomeInvalid }
+
+// RecordError is one listed invitation whose record could not be read (a
+// malformed time, say). A listing yields it as an error and goes on with
+// the next record: it spoils only itself.
+type RecordError struct {
+	HandshakeID string // as the record spells it (unbounded: quote it)
+	Err         error  // why it could not be read
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("listed invitation %s could not be read: %v", Quote(e.HandshakeID, 64), e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }

@@ -24,7 +24,7 @@ func TestRunKeepsCallsInFlightWithinConcurrency(t *testing.T) {
 	const n, concurrency = 24, 3
 	seed, named := pendingSet(n)
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 20 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: concurrency}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: concurrency}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "k", IDs: named}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -54,7 +54,7 @@ func TestRunStaysWithinTheClientRate(t *testing.T) {
 		named = append(named, testID(i))
 	}
 	emu, hs := emulator(t, rmemu.Options{}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{QPS: qps}), Concurrency: 8}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{QPS: qps}), Concurrency: 8}
 	start := time.Now()
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "k", IDs: named}}})
 	elapsed := time.Since(start)
@@ -101,7 +101,7 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	// cut off at 2s, Run answers by 2.5s: half a second of slack for a
 	// loaded machine): two or four finish, the rest never start.
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 900 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -151,7 +151,7 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 
 func TestRunStartsNothingWhenTheBudgetLeavesNoTimeForAnAttempt(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{}, invitation(testID(1), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ctx = withAPITimeout(ctx, time.Hour)
@@ -189,7 +189,7 @@ func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T)
 	// calls are cut off at 2s and Run answers by 2.5s: half a second of
 	// slack, so that a loaded machine's scheduling delays do not make the
 	// test flaky.
-	e := &janitor.Engine{API: api, Concurrency: 1}
+	e := &janitor.Engine{MaxCancellations: 1000, API: api, Concurrency: 1}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -236,7 +236,7 @@ func runInterrupted(t *testing.T, latency, apiTimeout time.Duration) (*rmemu.Ser
 	t.Helper()
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: latency}},
 		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 1}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 1}
 	ctx, cancel := context.WithCancel(withAPITimeout(context.Background(), apiTimeout))
 	defer cancel()
 	go cancelWhenInFlight(emu, cancel)

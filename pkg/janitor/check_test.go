@@ -2,6 +2,7 @@ package janitor_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -99,7 +100,7 @@ func TestCheckDecidesFromTheCurrentRecord(t *testing.T) {
 				seed = append(seed, *tc.seed)
 			}
 			srv, c := orgDirectory(t, seed...)
-			e := &janitor.Engine{API: c, AllowedTargets: tc.policy, DryRun: tc.dry}
+			e := &janitor.Engine{API: c, AllowedTargets: tc.policy, DryRun: tc.dry, MaxCancellations: 10}
 			rep, err := e.Run(context.Background(), janitor.Job{Check: true, Items: []janitor.Item{{Key: "ev", IDs: []string{tc.id}}}})
 			if err != nil {
 				t.Fatal(err)
@@ -145,5 +146,17 @@ func TestCheckOfAnIgnoredEventWarns(t *testing.T) {
 	rep, err := (&janitor.Engine{API: c}).Run(context.Background(), janitor.Job{Check: true, Warnings: []string{"ignored: why"}})
 	if err != nil || len(rep.Results) != 0 || len(rep.Warnings) != 1 {
 		t.Errorf("%+v, %v", rep, err)
+	}
+}
+
+// MAX_CANCELLATIONS=0 allows no real cancellation on a check either: the
+// Job is refused before any call, and its record goes back.
+func TestCheckWithTheGuardAtZeroCallsNothing(t *testing.T) {
+	srv, c := orgDirectory(t, orgInvite("h-checkguard001", orgemu.StateOpen, "eve@example.org"))
+	policy, _ := targetpolicy.Parse("*@example.com", directory.AWSOrganizations)
+	rep, err := (&janitor.Engine{API: c, AllowedTargets: policy}).Run(context.Background(),
+		janitor.Job{Check: true, Items: []janitor.Item{{Key: "ev", IDs: []string{"h-checkguard001"}}}})
+	if _, ok := errors.AsType[*janitor.GuardError](err); !ok || len(srv.Calls()) != 0 || srv.State("h-checkguard001") != orgemu.StateOpen || len(rep.Redeliver()) != 1 {
+		t.Errorf("%v, %d calls, %+v: want the guard's refusal and no call", err, len(srv.Calls()), rep.Results)
 	}
 }

@@ -57,6 +57,15 @@
 //     dry_run with ErrorCode MaxCancellationsExceeded (they were not
 //     attempted, so not failed), and the Report carries a warning. A dry run
 //     is never refused; it warns that a real run would be.
+//   - MaxCancellations 0 (the zero Engine's too) allows no real
+//     cancellation: a real Job naming a valid invitation is refused the
+//     same way, and its records go back to their queue.
+//   - A listed record that cannot be read (a *handshake.RecordError) is
+//     named in a warning and left alone; the rest are swept.
+//   - A Job with a record not known to be on its first delivery
+//     (Item.Deliveries) and more than ListingPage invitations to cancel
+//     first lists the directory and skips, without a call, the ones it
+//     shows final.
 //   - "Older than" is strict: an invitation exactly OlderThan old is kept.
 //     Age counts from Engine.Now, never from a trigger's timestamp.
 //   - A skipped or not_found Result carries no Status unless the answer

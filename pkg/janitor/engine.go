@@ -13,11 +13,11 @@ import (
 )
 
 // Defaults for the zero fields of an Engine. They match the README's
-// configuration defaults.
+// configuration defaults. MaxCancellations has none: its zero is a setting
+// of its own, the narrowest (no real cancellation).
 const (
-	DefaultConcurrency      = 4
-	DefaultMaxCancellations = 100
-	DefaultStaleAfter       = 7 * 24 * time.Hour
+	DefaultConcurrency = 4
+	DefaultStaleAfter  = 7 * 24 * time.Hour
 )
 
 // Error codes the engine itself puts in Results.
@@ -47,7 +47,10 @@ type Engine struct {
 	// API client's rate limiter paces them further.
 	Concurrency int
 	// MaxCancellations is the blast-radius guard: a real sweep that selects
-	// more invitations than this cancels none and fails.
+	// more invitations than this cancels none and fails. Zero (also the
+	// zero Engine's) means no real cancellation at all: a real Job that
+	// would cancel any invitation, a sweep's or a named one, is refused
+	// the same way. A dry run is never refused.
 	MaxCancellations int
 	// DryRun reports what would be cancelled and cancels nothing.
 	DryRun bool
@@ -96,6 +99,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	p, err := e.plan(listCtx, job, dry)
 	abandoned := 0
 	if err == nil {
+		e.skipFinished(listCtx, &p)
 		abandoned = e.cancelAll(ctx, p.entries, dry)
 	}
 	rep := p.report()
@@ -124,13 +128,6 @@ func (e *Engine) concurrency() int {
 		return e.Concurrency
 	}
 	return DefaultConcurrency
-}
-
-func (e *Engine) maxCancellations() int {
-	if e.MaxCancellations > 0 {
-		return e.MaxCancellations
-	}
-	return DefaultMaxCancellations
 }
 
 func (e *Engine) staleAfter() time.Duration {

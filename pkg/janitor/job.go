@@ -14,6 +14,11 @@ type Item struct {
 	Key string   // the record's identity for redelivery (e.g. an SQS messageId)
 	IDs []string // invitation IDs as the record spelled them
 	Err error    // set when the record could not be decoded; IDs are then ignored
+	// Deliveries is how many times the platform has delivered the record,
+	// this time included (SQS's ApproximateReceiveCount); 0 when it does
+	// not say. A record not known to be on its first delivery may name
+	// invitations already finished: see Run.
+	Deliveries int
 }
 
 // Sweep asks the engine to list the directory's invitations and cancel the

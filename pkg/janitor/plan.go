@@ -11,19 +11,22 @@ import (
 
 // entry is one distinct invitation of a Job while the engine works on it.
 type entry struct {
-	id    directory.ID // valid ID; empty when the input failed validation
-	res   Result
-	done  bool
-	check bool // decide from the invitation's record (Job.Check)
+	id      directory.ID // valid ID; empty when the input failed validation
+	res     Result
+	done    bool
+	refused bool // the guard refused it: a record naming it goes back
+	check   bool // decide from the invitation's record (Job.Check)
 }
 
 // plan is what a Job resolves to before any cancellation: the distinct
 // invitations in order, and which records named which of them.
 type plan struct {
-	entries  []*entry
-	items    []ItemReport
-	itemIdx  [][]int // for items[i], the indexes in entries of its IDs
-	warnings []string
+	// mayRepeat: some record is not known to be on its first delivery.
+	mayRepeat bool
+	entries   []*entry
+	items     []ItemReport
+	itemIdx   [][]int // for items[i], the indexes in entries of its IDs
+	warnings  []string
 }
 
 // plan validates the Job and resolves it to distinct entries. Entries that
@@ -47,16 +50,17 @@ func (e *Engine) plan(ctx context.Context, job Job, dry bool) (plan, error) {
 		}
 		p := e.planItems(job.Items, ReasonChecked, dry)
 		p.check(!e.AllowedTargets.Empty())
-		return p, nil
+		return p, p.guardNamed(e.MaxCancellations, dry)
 	}
 	if job.Sweep == nil {
-		return e.planItems(job.Items, ReasonNamed, dry), nil
+		p := e.planItems(job.Items, ReasonNamed, dry)
+		return p, p.guardNamed(e.MaxCancellations, dry)
 	}
 	p, err := e.planSweep(ctx, *job.Sweep, dry)
 	if err != nil {
 		return p, err
 	}
-	return p, p.guard(e.maxCancellations(), dry)
+	return p, p.guard(e.MaxCancellations, dry)
 }
 
 // refuse is the plan of a Job refused as a whole: every record goes back.
@@ -75,6 +79,9 @@ func (e *Engine) planItems(items []Item, reason Reason, dry bool) plan {
 	var p plan
 	byRaw := make(map[string]int)
 	for _, it := range items {
+		if it.Err == nil && it.Deliveries != 1 {
+			p.mayRepeat = true
+		}
 		ir := ItemReport{Key: it.Key, Err: it.Err, Redeliver: it.Err != nil}
 		var idx []int
 		if it.Err == nil {
@@ -156,9 +163,38 @@ func (p *plan) guard(limit int, dry bool) error {
 		p.warnings = append(p.warnings, fmt.Sprintf("a real run would be refused: the sweep selected %d invitations, more than the limit of %d (MAX_CANCELLATIONS)", selected, limit))
 		return nil
 	}
-	// Refused: nothing was attempted, so the selected invitations are not
-	// failed; they are reported as what would have been cancelled, marked
-	// with the guard's code.
+	err := &GuardError{Selected: selected, Limit: limit}
+	p.refuseAll(err)
+	return err
+}
+
+// guardNamed is the guard of a Job that names invitations: the limit holds
+// for sweeps only, except a limit of zero, which means no real
+// cancellation at all. Then a real Job naming at least one valid
+// invitation cancels none: each is reported as the sweep guard reports
+// them, and every record that named one goes back to its queue.
+func (p *plan) guardNamed(limit int, dry bool) error {
+	if limit > 0 || dry {
+		return nil
+	}
+	named := 0
+	for _, en := range p.entries {
+		if !en.done {
+			named++
+		}
+	}
+	if named == 0 {
+		return nil
+	}
+	err := &GuardError{Selected: named, Limit: limit, Named: true}
+	p.refuseAll(err)
+	return err
+}
+
+// refuseAll marks every entry that would have been cancelled as refused by
+// the guard: not attempted, so not failed, but dry_run with the guard's
+// code. The Report carries err as a warning.
+func (p *plan) refuseAll(err *GuardError) {
 	for _, en := range p.entries {
 		if en.done {
 			continue
@@ -166,11 +202,10 @@ func (p *plan) guard(limit int, dry bool) error {
 		en.done = true
 		en.res.Outcome = handshake.OutcomeDryRun
 		en.res.ErrorCode = CodeMaxCancellationsExceeded
-		en.res.Error = fmt.Sprintf("not cancelled: the sweep selected %d invitations, more than the limit of %d", selected, limit)
+		en.res.Error = err.notCancelled()
+		en.refused = true
 	}
-	err := &GuardError{Selected: selected, Limit: limit}
 	p.warnings = append(p.warnings, err.Error())
-	return err
 }
 
 // report assembles the Report from the plan's entries.
@@ -182,7 +217,7 @@ func (p plan) report() Report {
 	}
 	for i, ir := range p.items {
 		for _, j := range p.itemIdx[i] {
-			if p.entries[j].res.Outcome.Redeliver() {
+			if p.entries[j].res.Outcome.Redeliver() || p.entries[j].refused {
 				ir.Redeliver = true
 			}
 		}

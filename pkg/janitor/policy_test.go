@@ -54,10 +54,11 @@ func policyEngine(t *testing.T) (*janitor.Engine, *rmemu.Server) {
 	t.Helper()
 	emu, hs := emulator(t, rmemu.Options{}, policySeed()...)
 	return &janitor.Engine{
-		API:            testkit.Client(t, hs.URL, resourcemanager.Options{}),
-		StaleAfter:     7 * 24 * time.Hour,
-		Now:            fixedClock,
-		AllowedTargets: mustPolicy(t, "*@example.com"),
+		API:              testkit.Client(t, hs.URL, resourcemanager.Options{}),
+		MaxCancellations: 100,
+		StaleAfter:       7 * 24 * time.Hour,
+		Now:              fixedClock,
+		AllowedTargets:   mustPolicy(t, "*@example.com"),
 	}, emu
 }
 

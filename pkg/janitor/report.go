@@ -148,13 +148,27 @@ func (r Report) Redeliver() []ItemReport {
 }
 
 // GuardError is returned when a real sweep selects more invitations than the
-// blast-radius limit allows; the engine then cancels none of them.
+// blast-radius limit allows, or, at a limit of zero, when a real Job would
+// cancel any invitation; the engine then cancels none of them.
 type GuardError struct {
-	Selected int // invitations the sweep selected
-	Limit    int // Engine.MaxCancellations
+	Selected int  // invitations the sweep selected, or the valid ones the Job named
+	Limit    int  // Engine.MaxCancellations
+	Named    bool // the Job named its invitations (refused only at a limit of zero)
 }
 
 func (e *GuardError) Error() string {
+	if e.Named {
+		return fmt.Sprintf("janitor: refused: the limit is 0 (MAX_CANCELLATIONS), which allows no real cancellation; none of the %d invitation(s) named was cancelled: raise the limit, or run with dryRun to review them",
+			e.Selected)
+	}
 	return fmt.Sprintf("janitor: refused: the sweep selected %d invitations, more than the limit of %d (MAX_CANCELLATIONS); none was cancelled: narrow the sweep, raise the limit, or run with dryRun to review them",
 		e.Selected, e.Limit)
+}
+
+// notCancelled is the Error of each Result the guard refused.
+func (e *GuardError) notCancelled() string {
+	if e.Named {
+		return "not cancelled: the limit is 0, which allows no real cancellation"
+	}
+	return fmt.Sprintf("not cancelled: the sweep selected %d invitations, more than the limit of %d", e.Selected, e.Limit)
 }

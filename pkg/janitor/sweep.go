@@ -2,6 +2,7 @@ package janitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"time"
@@ -104,6 +105,10 @@ func (s selection) selects(h directory.Invitation) Reason {
 	return ""
 }
 
+// maxUnreadableNamed bounds how many unreadable listed records a sweep's
+// warnings name one by one; the rest are counted.
+const maxUnreadableNamed = 10
+
 // planSweep lists the directory's invitations page by page and keeps only
 // the selected ones, so memory stays flat however many there are.
 //
@@ -118,7 +123,17 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 	}
 	seen := make(map[string]bool)
 	listed := 0
+	unreadable := 0
 	for h, err := range e.API.Invitations(ctx) {
+		if bad, ok := errors.AsType[*handshake.RecordError](err); ok {
+			// One unreadable record fails no sweep: it is reported and left
+			// alone, and the rest are swept.
+			listed++
+			if unreadable++; unreadable <= maxUnreadableNamed {
+				p.warnings = append(p.warnings, fmt.Sprintf("not swept: %s", bad.Error()))
+			}
+			continue
+		}
 		if err == nil {
 			err = ctx.Err()
 		}
@@ -137,6 +152,9 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 		en.res.Status = handshake.Status(h.Status)
 		en.res.TargetType, en.res.TargetEntity = h.TargetType, showTarget(h.Target, e.LogTargets)
 		p.entries = append(p.entries, en)
+	}
+	if unreadable > maxUnreadableNamed {
+		p.warnings = append(p.warnings, fmt.Sprintf("not swept: %d more listed invitations could not be read", unreadable-maxUnreadableNamed))
 	}
 	return p, nil
 }

@@ -100,7 +100,7 @@ func TestSweepSelectsStalePendingByAgeTypeAndEntity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, seed...)
-			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), StaleAfter: 7 * day, Now: fixedClock}
+			e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), StaleAfter: 7 * day, Now: fixedClock}
 			rep, err := e.Run(context.Background(), janitor.Job{Sweep: &tt.sweep})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -174,7 +174,7 @@ func TestSweepRefusesANegativeAgeBeforeAnyCall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, staleSet(2)...)
-			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Now: fixedClock}
+			e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Now: fixedClock}
 			rep, err := e.Run(context.Background(), janitor.Job{Sweep: &tt.sweep})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Run error = %v, want one mentioning %q", err, tt.want)

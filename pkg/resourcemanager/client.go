@@ -162,6 +162,9 @@ type handshakeResponse struct {
 type listResponse struct {
 	RequestID  string
 	Handshakes []handshake.Handshake
+	// Malformed are the page's records that could not be read; they count
+	// towards the page's length.
+	Malformed []*handshake.RecordError
 }
 
 // CancelHandshake cancels one invitation. A 409 HandshakeStatusMismatch
@@ -192,7 +195,9 @@ func (c *Client) CancelHandshake(ctx context.Context, id handshake.ID) (Result, 
 // listing (an answer may leave it out, or count fewer than there are): a
 // full page is followed by the next one whatever it says. A listing longer
 // than maxPages pages fails rather than being cut short. An error ends the
-// iteration after being yielded once.
+// iteration after being yielded once, except a *handshake.RecordError: a
+// record of the page that could not be read (its HandshakeID set in the
+// Handshake yielded with it), after which the listing goes on.
 func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, error] {
 	return func(yield func(handshake.Handshake, error) bool) {
 		for page := 1; page <= c.maxPages; page++ {
@@ -207,7 +212,12 @@ func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, 
 					return
 				}
 			}
-			if len(out.Handshakes) < pageSize {
+			for _, bad := range out.Malformed {
+				if !yield(handshake.Handshake{HandshakeID: bad.HandshakeID}, bad) {
+					return
+				}
+			}
+			if len(out.Handshakes)+len(out.Malformed) < pageSize {
 				return
 			}
 		}

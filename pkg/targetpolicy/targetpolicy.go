@@ -24,6 +24,7 @@
 package targetpolicy
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -112,8 +113,11 @@ func (e *PatternError) Error() string {
 }
 
 // Parse reads a comma-separated list of patterns for directory k, as
-// ALLOWED_TARGETS holds it. Blanks around a pattern are ignored, and so are empty items (a
-// trailing comma). An empty list is the empty Policy. The error is a
+// ALLOWED_TARGETS holds it. Blanks around a pattern are ignored, and so are
+// empty items (a trailing comma). An empty or blank list is the empty
+// Policy; a list of only separators (",,,") is refused with ErrNoPattern
+// rather than read as no policy, which the writer cannot have meant.
+// Otherwise the error is a
 // *PatternError naming the first bad pattern.
 func Parse(list string, k directory.Kind) (Policy, error) {
 	var items []string
@@ -122,8 +126,14 @@ func Parse(list string, k directory.Kind) (Policy, error) {
 			items = append(items, it)
 		}
 	}
+	if len(items) == 0 && strings.TrimSpace(list) != "" {
+		return Policy{}, fmt.Errorf("%w; %s", ErrNoPattern, Accepted(k))
+	}
 	return New(items, k)
 }
+
+// ErrNoPattern is the error of a list that holds separators but no pattern.
+var ErrNoPattern = errors.New("holds separators but no pattern: name at least one pattern, or leave ALLOWED_TARGETS empty for no target policy")
 
 // New validates patterns for directory k, one per element, as a payload's
 // "allowedTargets" holds them; an element may not be empty or hold a comma.

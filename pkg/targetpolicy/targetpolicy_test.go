@@ -84,7 +84,6 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		want []string
 	}{
 		{"", nil},
-		{" , ,", nil},
 		{"*@example.com", []string{"*@example.com"}},
 		{" *@Example.com , 1234567890123456 ,", []string{"*@Example.com", "1234567890123456"}},
 		{"a@b.c,*@*.example.com", []string{"a@b.c", "*@*.example.com"}},
@@ -246,5 +245,23 @@ func TestAccountIDsTakeTheDirectorysForm(t *testing.T) {
 	}
 	if got := MaskTarget("123456789012"); got != "123456789012" {
 		t.Errorf("MaskTarget of an AWS account ID = %q, want it as it is", got)
+	}
+}
+
+// A list of separators only is refused, not read as no policy; an empty or
+// blank list is no policy.
+func TestParseRefusesAListOfOnlySeparators(t *testing.T) {
+	for _, list := range []string{",", ",,,", " , , ", ",\t,"} {
+		if p, err := Parse(list, rd); !errors.Is(err, ErrNoPattern) {
+			t.Errorf("Parse(%q) = %v, %v; want ErrNoPattern", list, p, err)
+		}
+	}
+	for _, list := range []string{"", "  "} {
+		if p, err := Parse(list, rd); err != nil || !p.Empty() {
+			t.Errorf("Parse(%q) = %v, %v; want the empty Policy", list, p, err)
+		}
+	}
+	if p, err := Parse(",*@example.com,", rd); err != nil || p.String() != "*@example.com" {
+		t.Errorf("Parse with a stray comma = %v, %v; want the one pattern", p, err)
 	}
 }

@@ -108,7 +108,7 @@ func FuzzPayload(f *testing.F) {
 			t.Fatalf("re-encoded payload %.200q refused: %v", again, err)
 		}
 		if len(job2.Items) != 1 || !reflect.DeepEqual(job2.Items[0].IDs, ids) || job2.DryRun != job.DryRun {
-			t.Fatalf("re-encoded payload names %q (dry run %v), want %q (dry run %v)", job2.Items, job2.DryRun, ids, job.DryRun)
+			t.Fatalf("re-encoded payload names %+v (dry run %v), want %q (dry run %v)", job2.Items, job2.DryRun, ids, job.DryRun)
 		}
 	})
 }

@@ -68,6 +68,9 @@ func parseText(b []byte, inString bool, k directory.Kind) (payload, error) {
 	}
 	switch t[0] {
 	case '{':
+		if err := checkDuplicateKeys(t); err != nil {
+			return payload{}, fmt.Errorf("%w: in the payload, %w", ErrInvalidPayload, err)
+		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(t, &m); err != nil {
 			return payload{}, fmt.Errorf("%w: the payload starts like a JSON object but is not one (%s); %s", ErrInvalidPayload, jsonError(err), acceptedPayload)

@@ -27,7 +27,10 @@
 //
 // JSON objects are strict: an unknown field is an error that names it and
 // lists the accepted ones, so a misspelt "handshakeID" is never mistaken for
-// an empty request. IDs pass through as the sender spelled them; the engine
+// an empty request. Everything read as JSON (an envelope, a record, a
+// payload) is refused when an object in it, at any depth, holds a key twice
+// (checkDuplicateKeys): in a record of a batch only that record is refused.
+// IDs pass through as the sender spelled them; the engine
 // validates each with handshake.ParseID and reports the bad ones invalid.
 //
 // A queue or topic record names invitations: a sweep or an empty message
