@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/orgemu"
 )
 
@@ -111,7 +112,7 @@ func orgSweep(ctx context.Context, bin string, q float64, seed int) (tpRun, erro
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + home,
-		"DIRECTORY=aws-organizations", // config.EnvDirectory, directory.AWSOrganizations once merged
+		config.EnvDirectory + "=" + directory.AWSOrganizations.Name,
 		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + emu.Endpoint,
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=" + orgemu.TestAccessKeyID,

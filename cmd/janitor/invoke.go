@@ -27,6 +27,8 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	event := fs.String("event", "", "event file, in the shape the platform sends (see events/); - for stdin")
 	var lf logFormat
 	lf.register(fs)
+	var dir directoryFlag
+	dir.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, nil}
 	}
@@ -43,6 +45,7 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return &exitError{2, err}
 	}
+	getenv = dir.env(getenv)
 	h, err := startup.New(ctx, startup.Options{Platform: *platform, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
 		return lf.logger(stderr, level, getenv)
 	}})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -164,6 +165,23 @@ func TestCancelReportsEachOutcomeAndFailsOnlyOnFailed(t *testing.T) {
 	stdout.Reset()
 	if code := run(context.Background(), []string{"cancel", "h-Missing000000002"}, &stdout, &stderr, getenv); code != 1 {
 		t.Errorf("a failed cancel exits %d, want 1", code)
+	}
+}
+
+func TestVersionPrintsTheBuildsVersionBothWays(t *testing.T) {
+	want := "janitor " + version.String() + " ("
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr, func(string) string { return "" }); code != 0 {
+			t.Errorf("janitor %v: exit %d, stderr %q", args, code, stderr.String())
+		}
+		if got := stdout.String(); !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 {
+			t.Errorf("janitor %v printed %q, want one line starting %q", args, got, want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"version", "extra"}, &stdout, &stderr, func(string) string { return "" }); code != 2 || stdout.Len() != 0 {
+		t.Errorf("janitor version extra: exit %d, stdout %q; want exit 2 and nothing printed", code, stdout.String())
 	}
 }
 
@@ -320,5 +338,30 @@ func TestDemoRunsEverySampleAndEndsWithTheExpectedStates(t *testing.T) {
 	}
 	if strings.Contains(s, rmemu.TestAccessKeySecret) || strings.Contains(s, rmemu.TestSecurityToken) {
 		t.Errorf("the demo output contains a secret")
+	}
+}
+
+// -directory beats DIRECTORY, on the subcommands that reach a directory:
+// the account IDs of -allow take its form, and a name that is no
+// directory's is bad usage.
+func TestDirectoryFlagBeatsTheVariable(t *testing.T) {
+	env := func(k string) string {
+		if k == "DIRECTORY" {
+			return "resource-directory"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", "-directory", "aws-organizations", "-allow", "1234567890123456"}, "want a 12-digit account ID"},
+		{[]string{"sweep", "-allow", "123456789012"}, "want a 16-digit account ID"},
+		{[]string{"sweep", "-directory", "organisations", "-allow", "*@example.com"}, "want resource-directory (Alibaba Cloud, the default) or aws-organizations"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tc.args, &stdout, &stderr, env); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
 	}
 }

@@ -36,7 +36,7 @@ func TestEmulatorCommandServesAWSOrganizations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := organizations.New(organizations.Options{Config: cfg, Timeout: 5 * time.Second, BaseEndpoint: endpoint})
+	c, err := organizations.New(organizations.Options{Config: cfg, BaseEndpoint: endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -324,8 +324,9 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 	for _, id := range []string{"first", "second"} {
 		report(t, invoke(t, f, id, []byte(`{"handshakeId":"h-Ca9cE1lEd3aLr5dY"}`)))
 	}
-	if s := testkit.SummaryLine(t, f.FunctionLines, "first"); s[logging.FieldColdStart] != true {
-		t.Errorf("first invocation: cold_start = %v, want true", s[logging.FieldColdStart])
+	first := testkit.SummaryLine(t, f.FunctionLines, "first")
+	if first[logging.FieldColdStart] != true {
+		t.Errorf("first invocation: cold_start = %v, want true", first[logging.FieldColdStart])
 	}
 	if s := testkit.SummaryLine(t, f.FunctionLines, "second"); s[logging.FieldColdStart] != false {
 		t.Errorf("second invocation: cold_start = %v, want false", s[logging.FieldColdStart])
@@ -337,6 +338,7 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shutdown, config bool
+	var configVersion any
 	sc := bufio.NewScanner(strings.NewReader(f.Output()))
 	for sc.Scan() {
 		var m map[string]any
@@ -348,6 +350,7 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 			shutdown = m[logging.FieldPlatform] == logging.PlatformAWS
 		case "configuration":
 			config = m["endpoint"] == emuURL
+			configVersion = m[logging.FieldVersion]
 		}
 	}
 	if !shutdown {
@@ -355,6 +358,10 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 	}
 	if !config {
 		t.Errorf("no start-up configuration line naming the endpoint in the function's output")
+	}
+	// The build's version, once at start-up and on every summary line.
+	if v, _ := configVersion.(string); v == "" || first[logging.FieldVersion] != v {
+		t.Errorf("version: %q on the configuration line, %v on the summary line; want the same, not empty", configVersion, first[logging.FieldVersion])
 	}
 	for _, secret := range []string{rmemu.TestAccessKeySecret} {
 		if strings.Contains(f.Output(), secret) {

@@ -138,6 +138,21 @@ func report(t *testing.T, resp fcruntime.Response) janitor.Report {
 // log lines and the SDK's own "FC Invoke Start/End" lines.
 func stdoutLines() []string { return testbin.CompleteLines(proc.Stdout()) }
 
+// startupVersion returns the version on the instance's start-up
+// configuration line.
+func startupVersion(t *testing.T) string {
+	t.Helper()
+	for _, line := range stdoutLines() {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "configuration" {
+			v, _ := m[logging.FieldVersion].(string)
+			return v
+		}
+	}
+	t.Fatal("no start-up configuration line in the function's output")
+	return ""
+}
+
 // wantSignedBy checks that every call naming each ID was signed by key,
 // with a matching security token when sts.
 func wantSignedBy(t *testing.T, key string, sts bool, ids ...string) {
@@ -300,6 +315,10 @@ func TestQueueBatchWithFailuresIsAnErrorNamingMessagesAndIDs(t *testing.T) {
 	if s["cancelled"] != 1.0 || s["failed"] != 1.0 || s["invalid"] != 1.0 {
 		t.Errorf("summary line %v: want cancelled 1, failed 1, invalid 1", s)
 	}
+	// The build's version, on the summary line as on the start-up line.
+	if v, _ := s[logging.FieldVersion].(string); v == "" || v != startupVersion(t) {
+		t.Errorf("summary line version = %v, start-up line's %q: want the same, not empty", s[logging.FieldVersion], startupVersion(t))
+	}
 
 	// Redelivered once the fault is gone, the batch succeeds: the cancelled
 	// invitation comes back skipped.
@@ -398,4 +417,23 @@ func TestTimerSweepWithATargetPolicyCancelsOutsidersAndStaleOnes(t *testing.T) {
 	out := func() []string { return testbin.CompleteLines(p.Stdout()) }
 	testkit.SummaryLine(t, out, requestID)
 	testkit.CheckPolicySweep(t, policyEmu, seed, resp.Body, testkit.InvocationLines(t, out(), requestID))
+}
+
+// Function Compute serves Resource Directory only: DIRECTORY=aws-organizations
+// stops start-up with one line saying so, before any invocation.
+func TestAWSOrganizationsIsRefusedAtStartUp(t *testing.T) {
+	srv := fcruntime.NewServerT(t, fcruntime.Options{})
+	p := fcruntime.StartT(t, bin, srv, fcruntime.ProcessOptions{Env: []string{"RESOURCEMANAGER_ENDPOINT=" + emuURL, "DIRECTORY=aws-organizations"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Wait(ctx); err == nil {
+		t.Error("the function started with DIRECTORY=aws-organizations")
+	}
+	want := `handshake-janitor: DIRECTORY="aws-organizations": Function Compute serves resource-directory only`
+	if lines := strings.Split(strings.TrimSpace(p.Stderr()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
+		t.Errorf("stderr %q: want one line starting %q", lines, want)
+	}
+	if srv.Nexts() != 0 {
+		t.Error("the function asked for an invocation")
+	}
 }

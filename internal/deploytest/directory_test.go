@@ -9,31 +9,30 @@ import (
 	"testing"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/organizations"
 	"github.com/handshake-janitor/handshake-janitor/pkg/trigger"
 )
 
-// The directory parameter, its values, and what exists for one only.
+// The directory parameter, and what exists for one directory only.
 const (
 	directoryParameter = "Directory"
-	resourceDirectory  = "resource-directory"
-	awsOrganizations   = "aws-organizations"
 
 	inviteRuleID       = "InviteEventRule"
 	invitePermissionID = "InviteEventPermission"
-	inviteDLQPolicyID  = "InviteEventDeadLetterPolicy"
-	inviteEventSample  = "events/aws-organizations-invite-event.json"
-	// inviteTrigger is the trigger pkg/trigger reports for the invite
-	// event.
-	inviteTrigger = "invite-event"
+	// dlqPolicyID is the sweep dead-letter queue's one policy, which lets
+	// EventBridge write there for the sweep rule and the invite rule.
+	dlqPolicyID       = "SweepDeadLetterQueuePolicy"
+	inviteEventSample = "events/aws-organizations-invite-event.json"
 	// handshakeARN is the resource of the Organizations grants scoped to
 	// handshakes: the invitations of this account's organization.
 	handshakeARN = "sub:arn:${AWS::Partition}:organizations::${AWS::AccountId}:handshake/o-*/invite/h-*"
 )
 
 // directories returns the Directory parameter's allowed values, checking
-// that they are the two directories and that the default is Resource
-// Directory (a redeploy of an older stack keeps its directory).
+// that they are the directories pkg/directory knows and that the default is
+// its default, Resource Directory (a redeploy of an older stack keeps its
+// directory).
 func directories(t *testing.T) []string {
 	t.Helper()
 	st := parseTemplate(t)
@@ -46,11 +45,16 @@ func directories(t *testing.T) []string {
 		allowed = append(allowed, fmt.Sprint(v))
 	}
 	slices.Sort(allowed)
-	if want := []string{awsOrganizations, resourceDirectory}; !slices.Equal(allowed, want) {
-		t.Errorf("%s AllowedValues = %v, want %v", directoryParameter, allowed, want)
+	var want []string
+	for _, k := range directory.Kinds() {
+		want = append(want, k.Name)
 	}
-	if d := st.parameterDefault(t, directoryParameter); d != resourceDirectory {
-		t.Errorf("%s Default = %q, want %s: a stack deployed before the parameter existed must stay on Resource Directory", directoryParameter, d, resourceDirectory)
+	slices.Sort(want)
+	if !slices.Equal(allowed, want) {
+		t.Errorf("%s AllowedValues = %v, want pkg/directory's %v", directoryParameter, allowed, want)
+	}
+	if d, def := st.parameterDefault(t, directoryParameter), directory.Default().Name; d != def || def != directory.ResourceDirectory.Name {
+		t.Errorf("%s Default = %q (pkg/directory's default %q), want %s: a stack deployed before the parameter existed must stay on Resource Directory", directoryParameter, d, def, directory.ResourceDirectory.Name)
 	}
 	env := lookup(st.symbolic.Resources[functionID].Properties, "Environment", "Variables")
 	if got := lookup(env, "DIRECTORY"); got != "ref:"+directoryParameter {
@@ -87,7 +91,7 @@ func roleStatements(t *testing.T, st samTemplate) []statement {
 // Directory, the Organizations grant and the invite event's resources only
 // with AWS Organizations. The environment of each loads.
 func TestTemplateWiresTheAlibabaSecretOnlyForResourceDirectory(t *testing.T) {
-	inviteResources := []string{inviteRuleID, invitePermissionID, inviteDLQPolicyID}
+	inviteResources := []string{inviteRuleID, invitePermissionID}
 	for _, dir := range directories(t) {
 		t.Run(dir, func(t *testing.T) {
 			st := parseTemplateWith(t, map[string]string{directoryParameter: dir})
@@ -111,8 +115,11 @@ func TestTemplateWiresTheAlibabaSecretOnlyForResourceDirectory(t *testing.T) {
 					present = append(present, id)
 				}
 			}
+			if inviteDLQStatement(t, st) != nil {
+				present = append(present, dlqPolicyID+"'s statement for "+inviteRuleID)
+			}
 			switch dir {
-			case resourceDirectory:
+			case directory.ResourceDirectory.Name:
 				if !hasSecret || secret != st.parameterDefault(t, secretParameter) {
 					t.Errorf("ALIBABA_CLOUD_CREDENTIALS_SECRET_ID = %q (set: %v), want the %s parameter", secret, hasSecret, secretParameter)
 				}
@@ -125,7 +132,7 @@ func TestTemplateWiresTheAlibabaSecretOnlyForResourceDirectory(t *testing.T) {
 				if len(present) > 0 {
 					t.Errorf("%v exist with Resource Directory: the invite event is AWS Organizations'", present)
 				}
-			case awsOrganizations:
+			case directory.AWSOrganizations.Name:
 				if hasSecret {
 					t.Errorf("ALIBABA_CLOUD_CREDENTIALS_SECRET_ID = %q with AWS Organizations: no Alibaba secret is needed", secret)
 				}
@@ -135,8 +142,8 @@ func TestTemplateWiresTheAlibabaSecretOnlyForResourceDirectory(t *testing.T) {
 				if len(orgGrants) == 0 {
 					t.Error("the role grants nothing on Organizations")
 				}
-				if !slices.Equal(present, inviteResources) {
-					t.Errorf("with AWS Organizations the stack has %v of %v", present, inviteResources)
+				if want := append(slices.Clone(inviteResources), dlqPolicyID+"'s statement for "+inviteRuleID); !slices.Equal(present, want) {
+					t.Errorf("with AWS Organizations the stack has %v of %v", present, want)
 				}
 			}
 			if _, err := config.Load(func(k string) string { return env[k] }); err != nil {
@@ -158,7 +165,7 @@ func TestTemplateWiresTheAlibabaSecretOnlyForResourceDirectory(t *testing.T) {
 // Authorization Reference gives it and no wider; nothing else is granted
 // on Organizations; and the rest of the role is the common part only.
 func TestTemplateGrantsTheOrganizationsCallsBothWays(t *testing.T) {
-	st := parseTemplateWith(t, map[string]string{directoryParameter: awsOrganizations})
+	st := parseTemplateWith(t, map[string]string{directoryParameter: directory.AWSOrganizations.Name})
 	// The resource types of the Service Authorization Reference's
 	// Organizations table: CancelHandshake and DescribeHandshake take
 	// handshake (required), scoped here to invitations;
@@ -256,7 +263,7 @@ func inviteSample(t *testing.T) map[string]any {
 // write for this rule only; and EventBridge may invoke the function for
 // this rule only.
 func TestTemplateInviteRuleSendsSuccessfulInvitationsToTheFunction(t *testing.T) {
-	st := parseTemplateWith(t, map[string]string{directoryParameter: awsOrganizations})
+	st := parseTemplateWith(t, map[string]string{directoryParameter: directory.AWSOrganizations.Name})
 	rule, err := st.GetEventsRuleWithName(inviteRuleID)
 	if err != nil {
 		t.Fatalf("AWS Organizations stack: %v", err)
@@ -288,9 +295,9 @@ func TestTemplateInviteRuleSendsSuccessfulInvitationsToTheFunction(t *testing.T)
 			t.Errorf("%s's pattern matches detail.%s = %s", inviteRuleID, field, other)
 		}
 	}
-	d, err := trigger.AWS(readRoot(t, inviteEventSample))
-	if err != nil || d.Trigger != inviteTrigger {
-		t.Errorf("trigger.AWS(%s) = %+v, %v; want the %s trigger: the rule would send the function what it cannot read", inviteEventSample, d, err, inviteTrigger)
+	d, err := trigger.AWSFor(readRoot(t, inviteEventSample), directory.AWSOrganizations)
+	if err != nil || d.Trigger != trigger.InviteEvent || len(d.Job.Items) != 1 {
+		t.Errorf("trigger.AWSFor(%s) = %+v, %v; want one invitation to check, trigger %s: the rule would send the function what it cannot read", inviteEventSample, d, err, trigger.InviteEvent)
 	}
 
 	if len(rule.Targets) != 1 {
@@ -317,17 +324,9 @@ func TestTemplateInviteRuleSendsSuccessfulInvitationsToTheFunction(t *testing.T)
 		t.Errorf("%s target DeadLetterConfig = %+v, want %s, the queue of the other asynchronous invocations", inviteRuleID, target.DeadLetterConfig, sweepDLQID)
 	}
 
-	qp, err := st.GetSQSQueuePolicyWithName(inviteDLQPolicyID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(qp.Queues, []string{"ref:" + sweepDLQID}) {
-		t.Errorf("%s Queues = %v, want %s", inviteDLQPolicyID, qp.Queues, sweepDLQID)
-	}
-	stmts, _ := lookup(qp.PolicyDocument, "Statement").([]any)
-	want := `[{"Action":"sqs:SendMessage","Condition":{"ArnEquals":{"aws:SourceArn":"getatt:` + inviteRuleID + `.Arn"}},"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Resource":"getatt:` + sweepDLQID + `.Arn"}]`
-	if got, _ := json.Marshal(stmts); string(got) != want {
-		t.Errorf("%s statements = %s, want %s", inviteDLQPolicyID, got, want)
+	want := `{"Action":"sqs:SendMessage","Condition":{"ArnEquals":{"aws:SourceArn":"getatt:` + inviteRuleID + `.Arn"}},"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Resource":"getatt:` + sweepDLQID + `.Arn"}`
+	if got, _ := json.Marshal(inviteDLQStatement(t, st)); string(got) != want {
+		t.Errorf("%s's statement for %s = %s, want %s", dlqPolicyID, inviteRuleID, got, want)
 	}
 
 	perm, err := st.GetLambdaPermissionWithName(invitePermissionID)
@@ -399,4 +398,38 @@ func TestInviteEventSampleIsACloudTrailRecordOfOneInvitation(t *testing.T) {
 	if got := lookup(d, "requestParameters", "target", "type"); got != target {
 		t.Errorf("requestParameters.target.type %v, want the target party's %v", got, target)
 	}
+}
+
+// inviteDLQStatement returns the statement of the sweep dead-letter queue's
+// policy that names the invite rule, nil if none does; the policy must be
+// the queue's only one (a second would replace it).
+func inviteDLQStatement(t *testing.T, st samTemplate) any {
+	t.Helper()
+	var policies []string
+	for name, r := range st.Resources {
+		if r.AWSCloudFormationType() == "AWS::SQS::QueuePolicy" {
+			policies = append(policies, name)
+		}
+	}
+	if !slices.Equal(policies, []string{dlqPolicyID}) {
+		t.Fatalf("queue policies %v, want %s only: a queue has one policy, and a second replaces the first", policies, dlqPolicyID)
+	}
+	qp, err := st.GetSQSQueuePolicyWithName(dlqPolicyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(qp.Queues, []string{"ref:" + sweepDLQID}) {
+		t.Errorf("%s Queues = %v, want %s", dlqPolicyID, qp.Queues, sweepDLQID)
+	}
+	stmts, _ := lookup(qp.PolicyDocument, "Statement").([]any)
+	var found any
+	for _, s := range stmts {
+		if lookup(s, "Condition", "ArnEquals", "aws:SourceArn") == "getatt:"+inviteRuleID+".Arn" {
+			if found != nil {
+				t.Errorf("%s names %s twice", dlqPolicyID, inviteRuleID)
+			}
+			found = s
+		}
+	}
+	return found
 }

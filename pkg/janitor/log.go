@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 )
@@ -83,9 +84,9 @@ func logItems(ctx context.Context, items []ItemReport) {
 // invocation that log-based metrics count: the count of every outcome
 // (handshake.Outcomes, each under its own name), guard_refused (1 when err
 // is the guard's refusal), the duration (zero when no Job ran), cold_start,
-// the mode and the records, the calls abandoned at the hard stop when there
-// were any (abandoned), and err (the Job's refusal, or an event that could
-// not be decoded) when it is not nil. It is
+// the build's version, the mode and the records, the calls abandoned at the
+// hard stop when there were any (abandoned), and err (the Job's refusal, or
+// an event that could not be decoded) when it is not nil. It is
 // the only writer of that line: Run calls it, and so does an adapter that
 // refuses an event before the engine runs (with an empty Report). The line
 // is an error when err is set or a Result failed.
@@ -121,7 +122,8 @@ func (e *Engine) LogSummary(ctx context.Context, rep Report, err error) {
 	}
 	ev = ev.Int(logging.FieldGuardRefused, guardRefused).
 		Int64(logging.FieldDurationMS, rep.Duration.Milliseconds()).
-		Bool(logging.FieldColdStart, inv.ColdStart)
+		Bool(logging.FieldColdStart, inv.ColdStart).
+		Str(logging.FieldVersion, version.String())
 	if rep.Mode != "" {
 		ev = ev.Str("mode", rep.Mode).
 			Bool("dry_run_mode", rep.DryRunMode).

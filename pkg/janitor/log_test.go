@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -92,6 +93,9 @@ func TestRunLogsOneLinePerResultAndASummary(t *testing.T) {
 	}
 	if summary[logging.FieldColdStart] != true {
 		t.Errorf("summary cold_start = %v, want true", summary[logging.FieldColdStart])
+	}
+	if summary[logging.FieldVersion] != version.String() {
+		t.Errorf("summary version = %v, want the build's, %q", summary[logging.FieldVersion], version.String())
 	}
 }
 

@@ -39,7 +39,7 @@ func NewConsole(w io.Writer, level zerolog.Level, color bool) zerolog.Logger {
 		},
 		FieldsExclude: []string{
 			FieldOutcome, FieldHandshakeID, fieldReason, FieldErrorCode,
-			FieldPlatform, FieldInvocationID, // the same on every line of a run
+			FieldPlatform, FieldInvocationID, FieldVersion, // the same on every line of a run
 		},
 		// The summary's counts in the order the Report prints them, then
 		// a result's details; the rest alphabetically.

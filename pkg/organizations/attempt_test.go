@@ -59,10 +59,12 @@ func TestEachCallIsOneAttempt(t *testing.T) {
 }
 
 func TestAnAttemptEndsAtItsTimeout(t *testing.T) {
-	srv, c := newEmu(t, orgemu.Options{Faults: orgemu.Faults{Latency: 2 * time.Second}}, organizations.Options{Timeout: 100 * time.Millisecond})
+	srv, c := newEmu(t, orgemu.Options{Faults: orgemu.Faults{Latency: 2 * time.Second}}, organizations.Options{})
 	seed(t, srv, invite("h-slowanswer01", "111122223333", time.Hour))
 	start := time.Now()
-	_, err := c.Cancel(context.Background(), "h-slowanswer01")
+	// The attempt's timeout is the API timeout of the Budget in the context.
+	ctx := deadline.NewContext(context.Background(), deadline.New(time.Time{}, 100*time.Millisecond))
+	_, err := c.Cancel(ctx, "h-slowanswer01")
 	took := time.Since(start)
 	got := organizations.Classify(err)
 	if got.Verdict != organizations.VerdictRetryable || got.Code != organizations.CodeTimeout || errors.Is(err, organizations.ErrDeadline) {
@@ -80,7 +82,7 @@ func TestNoAttemptStartsWithoutTheTimeoutAndReserveLeft(t *testing.T) {
 		ctx  func() (context.Context, context.CancelFunc)
 	}{
 		{"context deadline closer than timeout + reserve", func() (context.Context, context.CancelFunc) {
-			return context.WithTimeout(context.Background(), 5*time.Second) // shared: Timeout 5s, reserve 1s
+			return context.WithTimeout(context.Background(), 5*time.Second) // the default API timeout 5s, reserve 1s
 		}},
 		{"budget in the context", func() (context.Context, context.CancelFunc) {
 			ctx := deadline.NewContext(context.Background(), deadline.New(time.Now().Add(1500*time.Millisecond), time.Second))
@@ -124,7 +126,7 @@ func TestNoAnswerIsANetworkError(t *testing.T) {
 	ts := httptest.NewServer(http.NotFoundHandler())
 	url := ts.URL
 	ts.Close() // nothing listens there any more
-	c, err := organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), Timeout: time.Second, BaseEndpoint: url})
+	c, err := organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), BaseEndpoint: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +152,7 @@ func TestAnAnswerThatIsNotTheAPIs(t *testing.T) {
 			w.WriteHeader(tc.status)
 			fmt.Fprint(w, tc.body)
 		}))
-		c, err := organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), Timeout: time.Second, BaseEndpoint: ts.URL})
+		c, err := organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), BaseEndpoint: ts.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +180,7 @@ func TestNoSecretInAnyError(t *testing.T) {
 		})
 	}))
 	defer echo.Close()
-	echoing, err := organizations.New(organizations.Options{Config: staticConfig("ASIAEXAMPLEKEY000001", secret, token), Timeout: time.Second, BaseEndpoint: echo.URL})
+	echoing, err := organizations.New(organizations.Options{Config: staticConfig("ASIAEXAMPLEKEY000001", secret, token), BaseEndpoint: echo.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +236,7 @@ func TestLoadConfigHonoursTheStandardOverride(t *testing.T) {
 	if cfg.Region != organizations.DefaultRegion {
 		t.Errorf("region %q, want the default %s", cfg.Region, organizations.DefaultRegion)
 	}
-	c, err := organizations.New(organizations.Options{Config: cfg, Timeout: 5 * time.Second})
+	c, err := organizations.New(organizations.Options{Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,9 +251,9 @@ func TestLoadConfigHonoursTheStandardOverride(t *testing.T) {
 func TestNewRefusesBadOptions(t *testing.T) {
 	cfg := staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, "")
 	for _, o := range []organizations.Options{
-		{Config: cfg},
-		{Config: cfg, Timeout: -time.Second},
-		{Config: cfg, Timeout: time.Second, MaxPages: -1},
+		{Config: cfg, QPS: -1},
+		{Config: cfg, MaxAttempts: -1},
+		{Config: cfg, MaxPages: -1},
 	} {
 		if _, err := organizations.New(o); err == nil || !strings.Contains(err.Error(), "want") {
 			t.Errorf("%+v: %v", o, err)

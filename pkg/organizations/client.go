@@ -3,12 +3,22 @@
 //
 // It is built from an aws.Config, normally LoadConfig's: the SDK's standard
 // credential chain (the Lambda execution role in production) and its
-// standard endpoint override, AWS_ENDPOINT_URL_ORGANIZATIONS. The SDK's own
-// retryer is turned off (aws.NopRetryer, one attempt per call): every
-// operation here is a single attempt, bounded by the per-attempt Timeout
-// and the caller's context, and retrying is the caller's rate controller's
-// and backoff's job alone, so the two never stack. An attempt does not
-// start when the invocation's deadline budget (pkg/deadline) says none may.
+// standard endpoint override, AWS_ENDPOINT_URL_ORGANIZATIONS.
+//
+// # One retry policy
+//
+// The SDK's own retryer is turned off (aws.NopRetryer, one attempt per SDK
+// call). The single owner of retries is the client's pacing.Pacer, as for
+// Resource Manager: rate limit (cut on TooManyRequestsException), backoff
+// and attempt counting, within the deadline.Budget of the call's context,
+// whose API timeout bounds every attempt and whose rules decide whether an
+// attempt may start (no attempt starts with less than the timeout plus its
+// reserve left). TooManyRequestsException (throttled),
+// ConcurrentModificationException, ServiceException, another 5xx, a timeout
+// and a network failure are retried; every other answer ends the call.
+// ListPage, Cancel and Describe are the single attempts; Invitations,
+// CancelInvitation and DescribeInvitation are the paced calls, and with
+// Kind, ParseID and Classify make a Client a directory.Directory.
 //
 // It validates handshake IDs before any call (ParseID), lists only the
 // invitations a janitor may act on (INVITE handshakes, OPEN or REQUESTED),
@@ -24,7 +34,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,6 +45,7 @@ import (
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 )
 
 // The API operations the client calls.
@@ -88,9 +98,12 @@ type Options struct {
 	// Config is the AWS configuration (LoadConfig's). Its retryer is
 	// replaced: the client makes one attempt per call.
 	Config aws.Config
-	// Timeout bounds one attempt (API_TIMEOUT, the deadline budget's API
-	// timeout); required.
-	Timeout time.Duration
+	// QPS is the client-side rate limit, requests/s; default
+	// pacing.DefaultQPS.
+	QPS float64
+	// MaxAttempts per call, the first included; default
+	// pacing.DefaultMaxAttempts, at most pacing.MaxAttempts.
+	MaxAttempts int
 	// MaxPages bounds a listing; 0 for DefaultMaxPages.
 	MaxPages int
 	// BaseEndpoint, when set, overrides the endpoint (tests; production
@@ -103,15 +116,16 @@ type Options struct {
 type Client struct {
 	api      *sdk.Client
 	creds    aws.CredentialsProvider // to scrub error messages
-	timeout  time.Duration
+	pacer    *pacing.Pacer
 	maxPages int
 }
 
 // New validates opts and returns a Client. A bad option is an error naming
 // it, its value and what is accepted.
 func New(opts Options) (*Client, error) {
-	if opts.Timeout <= 0 {
-		return nil, fmt.Errorf("organizations: Timeout %v: want the per-attempt timeout, a positive duration", opts.Timeout)
+	pacer, err := pacing.New(pacing.Options{QPS: opts.QPS, MaxAttempts: opts.MaxAttempts})
+	if err != nil {
+		return nil, fmt.Errorf("organizations: %w", err)
 	}
 	if opts.MaxPages < 0 {
 		return nil, fmt.Errorf("organizations: MaxPages %d: want a positive number of pages (0 for %d)", opts.MaxPages, DefaultMaxPages)
@@ -120,7 +134,7 @@ func New(opts Options) (*Client, error) {
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
-	c := &Client{creds: cfg.Credentials, timeout: opts.Timeout, maxPages: opts.MaxPages}
+	c := &Client{creds: cfg.Credentials, pacer: pacer, maxPages: opts.MaxPages}
 	if c.maxPages == 0 {
 		c.maxPages = DefaultMaxPages
 	}
@@ -135,8 +149,9 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// Timeout returns the per-attempt timeout.
-func (c *Client) Timeout() time.Duration { return c.timeout }
+// Rate returns the client-side rate limit now in force, in requests per
+// second: the configured QPS, or less after the service throttled.
+func (c *Client) Rate() float64 { return c.pacer.Rate() }
 
 // Handshake is one handshake as the janitor sees it.
 type Handshake struct {
@@ -245,34 +260,6 @@ func (c *Client) ListPage(ctx context.Context, token string) (Page, error) {
 // the organization.
 var ErrListingTooLong = errors.New("listing too long")
 
-// Invitations iterates over every open invitation of the organization,
-// page by page (ListPage), following NextToken, holding one page in
-// memory. A page that fails ends the iteration with its error (each page
-// is one attempt: retrying is the caller's, page by page with ListPage);
-// so does a listing longer than MaxPages pages.
-func (c *Client) Invitations(ctx context.Context) iter.Seq2[Handshake, error] {
-	return func(yield func(Handshake, error) bool) {
-		token := ""
-		for page := 1; page <= c.maxPages; page++ {
-			p, err := c.ListPage(ctx, token)
-			if err != nil {
-				yield(Handshake{}, fmt.Errorf("listing handshakes, page %d: %w", page, err))
-				return
-			}
-			for _, h := range p.Invitations {
-				if !yield(h, nil) {
-					return
-				}
-			}
-			if p.NextToken == "" {
-				return
-			}
-			token = p.NextToken
-		}
-		yield(Handshake{}, fmt.Errorf("organizations: %s: %w: more than %d pages", opList, ErrListingTooLong, c.maxPages))
-	}
-}
-
 // Result is what one call returned: the handshake as the API answered it
 // (on success), and the request ID (on failure, the failing answer's, when
 // there was one).
@@ -330,16 +317,18 @@ func (c *Client) one(ctx context.Context, op string, id ID, call func(context.Co
 // reserve left), or whose attempt the invocation's deadline cut short.
 var ErrDeadline = errors.New("organizations: out of time before the context's deadline")
 
-// attempt runs one call under the per-attempt timeout, unless the deadline
-// budget forbids starting it, and returns the answer's request ID.
+// attempt runs one call under the API timeout of the deadline.Budget in
+// ctx (deadline.Of), unless the Budget forbids starting it, and returns the
+// answer's request ID. Called by the Pacer, ctx is already the attempt's.
 func (c *Client) attempt(ctx context.Context, op, id string, call func(context.Context) (middleware.Metadata, error)) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", c.wrap(ctx, op, id, err)
 	}
-	if !c.budget(ctx).CanStart(time.Now()) {
-		return "", fmt.Errorf("%w (%s: less than the timeout %s and its reserve left)", ErrDeadline, op, c.timeout)
+	b := deadline.Of(ctx)
+	if !b.CanStart(time.Now()) {
+		return "", fmt.Errorf("%w (%s: less than the API timeout %s and its reserve left)", ErrDeadline, op, b.APITimeout())
 	}
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := context.WithTimeout(ctx, b.APITimeout())
 	defer cancel()
 	md, err := call(actx)
 	if err != nil {
@@ -348,13 +337,4 @@ func (c *Client) attempt(ctx context.Context, op, id string, call func(context.C
 	}
 	rid, _ := awsmiddleware.GetRequestIDMetadata(md)
 	return rid, nil
-}
-
-// budget is the invocation's deadline.Budget that ctx carries, or else one
-// built from ctx's deadline and the client's Timeout.
-func (c *Client) budget(ctx context.Context) deadline.Budget {
-	if b, ok := deadline.FromContext(ctx); ok {
-		return b
-	}
-	return deadline.For(ctx, c.timeout)
 }

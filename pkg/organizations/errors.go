@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 )
 
 // Codes of failures without an exception from the service.
@@ -106,6 +107,9 @@ func (c *Client) wrap(ctx context.Context, op, id string, err error) *Error {
 	case errors.As(err, &ae):
 		e.Code = clean(ae.ErrorCode(), 80)
 		e.Message = ae.ErrorMessage()
+	case errors.Is(context.Cause(ctx), pacing.ErrAttemptTimeout):
+		// The Pacer's attempt context: the attempt took the API timeout.
+		e.Code = CodeTimeout
 	case errors.Is(ctx.Err(), context.Canceled):
 		e.Code = CodeCanceled
 	case ctx.Err() != nil:
@@ -211,12 +215,20 @@ func Classify(err error) Classification {
 		return Classification{Verdict: VerdictCancelled}
 	}
 	var e *Error
-	if !errors.As(err, &e) {
-		code := CodeClientError
-		if errors.Is(err, ErrDeadline) {
-			code = CodeDeadlineExceeded
+	isErr := errors.As(err, &e)
+	switch {
+	case errors.Is(err, ErrDeadline):
+		// Out of time, perhaps after failed attempts: the deadline is
+		// what ended the call.
+		c := Classification{Verdict: VerdictRetryable, Code: CodeDeadlineExceeded}
+		if isErr {
+			c.RequestID = e.RequestID
 		}
-		return Classification{Verdict: verdictOf(code, 0), Code: code}
+		return c
+	case !isErr && errors.Is(err, context.Canceled):
+		return Classification{Verdict: VerdictFailed, Code: CodeCanceled}
+	case !isErr:
+		return Classification{Verdict: VerdictFailed, Code: CodeClientError}
 	}
 	return Classification{
 		Verdict:   verdictOf(e.Code, e.StatusCode),

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	ts := httptest.NewServer(emu)
 	emuURL = ts.URL
 	var err error
-	shared, err = organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), Timeout: 5 * time.Second, BaseEndpoint: emuURL})
+	shared, err = organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), BaseEndpoint: emuURL})
 	if err != nil {
 		panic(err)
 	}
@@ -63,8 +63,8 @@ func newEmu(t *testing.T, opts orgemu.Options, copts organizations.Options) (*or
 	if copts.Config.Credentials == nil {
 		copts.Config = staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, "")
 	}
-	if copts.Timeout == 0 {
-		copts.Timeout = 5 * time.Second
+	if copts.QPS == 0 {
+		copts.QPS = 1000
 	}
 	copts.BaseEndpoint = ts.URL
 	c, err := organizations.New(copts)

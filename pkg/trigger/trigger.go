@@ -53,12 +53,24 @@
 //     is "aws:sqs" is one Item keyed by its messageId, its body read as a
 //     payload as it is (SQS bodies are text, never base64) (Trigger "sqs");
 //     records from no SQS source at all are refused as a whole;
-//   - an object with "detail-type": an EventBridge event; only "Scheduled
-//     Event" is accepted, and its "detail" (absent, null, {}, "" or "{}"
-//     means a sweep) is a payload (Trigger "scheduled-event");
+//   - an object with "detail-type": an EventBridge event; "Scheduled
+//     Event", whose "detail" (absent, null, {}, "" or "{}" means a sweep)
+//     is a payload (Trigger "scheduled-event"), or an AWS Organizations
+//     invite event (Trigger "invite-event", below);
 //   - anything else is a direct payload (Trigger "direct"). An EventBridge
 //     Scheduler target's Input arrives verbatim, with no envelope, so it is
 //     a direct payload too, as is the console's test event.
+//
+// An invite event has "source" "aws.organizations", "detail-type" "AWS API
+// Call via CloudTrail", and a detail whose "eventSource" is
+// "organizations.amazonaws.com" and "eventName" "InviteAccountToOrganization".
+// It makes a Job with Check set: one Item keyed by the event's "id", naming
+// the handshake at "detail.responseElements.handshake.id". Only that ID is
+// read: the rest of the record (CloudTrail writes its timestamps as "Jan 18,
+// 2017 9:41:16 PM") is not, since the engine decides from the handshake's
+// current record. An event whose detail has an "errorCode" records a call
+// that failed: it names no invitation, and its Job only warns (no call is
+// made). Another CloudTrail event of AWS Organizations is refused.
 //
 // Function Compute:
 //
@@ -118,6 +130,7 @@ const (
 	FCTimer        = "fc-timer"        // FC: a timer trigger
 	MNSQueue       = "mns-queue"       // FC: an MNS queue trigger (one CloudEvent or a batch)
 	MNSTopic       = "mns-topic"       // FC: an MNS topic trigger in JSON format
+	InviteEvent    = "invite-event"    // AWS: a CloudTrail InviteAccountToOrganization event through EventBridge
 )
 
 // Limits on what one event may carry.
