@@ -44,7 +44,10 @@
 // target_not_allowed when its target is not allowed (an invitation that
 // should not have been sent, already accepted, say: Status tells). A record
 // that cannot be read gives not_found, invalid or failed, reason checked.
-// A directory that cannot read records refuses a checking Job.
+// A Result's Attempts count the requests of both calls (the read, then the
+// cancel), its APIRequestID is the last call's. A directory that cannot
+// read records refuses a checking Job; the guard (MaxCancellations) holds
+// as for named invitations.
 //
 // # Decisions
 //

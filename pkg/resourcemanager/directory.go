@@ -63,7 +63,7 @@ func (c *Client) Classify(err error) directory.Classification {
 	}
 	var apiErr *APIError
 	isAPI := errors.As(err, &apiErr)
-	out := directory.Classification{Code: ErrorCode(err), Answered: isAPI && !IsRetryable(err)}
+	out := directory.Classification{Code: ErrorCode(err), Answered: isAPI}
 	if isAPI {
 		out.RequestID = apiErr.RequestID
 		if apiErr.Message != "" && apiErr.Code == out.Code {
