@@ -5,7 +5,7 @@
 // account (demo, which `make run` calls).
 //
 // Configuration comes from the same environment variables as the function
-// (see README.md). Logs go to stderr: readable on a terminal, JSON lines as
+// (pkg/config.Variables). Logs go to stderr: readable on a terminal, JSON lines as
 // the functions write them when piped or with -log-format json. Results go
 // to stdout.
 package main

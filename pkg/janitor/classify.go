@@ -11,8 +11,8 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
-// classify turns one CancelHandshake answer into a Result, as the README's
-// outcome table says.
+// classify turns one CancelHandshake answer into a Result, by the rules of
+// the package doc's Outcomes section.
 func classify(r Result, res resourcemanager.Result, err error) Result {
 	r.APIRequestID = res.RequestID
 	r.Attempts = res.Attempts

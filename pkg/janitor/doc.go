@@ -7,9 +7,8 @@
 //
 // # Outcomes
 //
-// Every distinct ID of a Job gets one of the six outcomes of the README's
-// Outcomes table:
-// cancelled (Status from the response), skipped (409
+// Every distinct ID of a Job gets one of the six outcomes of
+// handshake.Outcome: cancelled (Status from the response), skipped (409
 // HandshakeStatusMismatch: already final, so a redelivered message is
 // harmless), not_found (404), invalid (fails handshake.ParseID, or the
 // service rejects the ID; no call is made for the former), dry_run, and

@@ -4,7 +4,7 @@
 // context.Context, and values of fields whose names look like secrets
 // replaced by "[REDACTED]" before a byte reaches the output.
 //
-// The field names of the log contract (README.md, "Logs") are constants here
+// The field names of the log contract are constants here
 // so that every package writes the same names.
 package logging
 

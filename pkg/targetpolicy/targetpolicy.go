@@ -1,5 +1,5 @@
 // Package targetpolicy is the target policy of a sweep: which targets an
-// invitation may be sent to (ALLOWED_TARGETS, README.md "Target policy").
+// invitation may be sent to (ALLOWED_TARGETS).
 //
 // A Policy is a list of patterns. A pattern is one of:
 //
