@@ -89,3 +89,36 @@ func TestBudgetTravelsInTheContext(t *testing.T) {
 		t.Errorf("FromContext = %+v %v, want %+v", got, ok, b)
 	}
 }
+
+func TestBudgetWithoutAnAPITimeoutTakesTheDefault(t *testing.T) {
+	for name, b := range map[string]deadline.Budget{
+		"zero Budget":      {},
+		"New with zero":    deadline.New(d0, 0),
+		"New with minus 1": deadline.New(d0, -time.Second),
+		"For with zero":    deadline.For(context.Background(), 0),
+	} {
+		if got := b.APITimeout(); got != deadline.DefaultAPITimeout {
+			t.Errorf("%s: APITimeout = %v, want DefaultAPITimeout %v", name, got, deadline.DefaultAPITimeout)
+		}
+	}
+	// The rules go by the default too: an attempt started at StartBy ends
+	// by the cut-off.
+	b := deadline.New(d0, 0)
+	by, _ := b.StartBy()
+	cut, _ := b.CutOff()
+	if end := by.Add(b.APITimeout()); end.After(cut) {
+		t.Errorf("an attempt started at StartBy ends at %v, after the cut-off %v", end, cut)
+	}
+}
+
+func TestOfReadsTheBudgetInTheContextElseTheDefault(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), d0)
+	defer cancel()
+	if got, want := deadline.Of(ctx), deadline.New(d0, deadline.DefaultAPITimeout); got != want {
+		t.Errorf("Of a context without a Budget = %+v, want %+v", got, want)
+	}
+	b := deadline.New(d0.Add(-time.Minute), 2*time.Second)
+	if got := deadline.Of(deadline.NewContext(ctx, b)); got != b {
+		t.Errorf("Of = %+v, want the Budget the context carries, %+v", got, b)
+	}
+}
