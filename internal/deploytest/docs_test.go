@@ -210,3 +210,46 @@ func TestDeployWalkthroughsListEveryAlarmAndDashboardWidget(t *testing.T) {
 		}
 	}
 }
+
+// docs/reliability.md lists every fuzz target of the module: a new one is
+// named there, a removed one leaves.
+func TestReliabilityListsEveryFuzzTarget(t *testing.T) {
+	root := moduleRoot(t)
+	doc := string(readRoot(t, "docs/reliability.md"))
+	fuzz := regexp.MustCompile(`(?m)^func (Fuzz[A-Za-z0-9_]*)\(`)
+	found := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "dist" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(d.Name(), "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range fuzz.FindAllStringSubmatch(string(b), -1) {
+			found[m[1]] = true
+			if !strings.Contains(doc, "`"+m[1]+"`") {
+				rel, _ := filepath.Rel(root, path)
+				t.Errorf("docs/reliability.md does not list the fuzz target %s (%s)", m[1], rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile("`(Fuzz[A-Za-z0-9_]+)`").FindAllStringSubmatch(doc, -1) {
+		if !found[m[1]] {
+			t.Errorf("docs/reliability.md lists %s, which no test file defines", m[1])
+		}
+	}
+	if len(found) == 0 {
+		t.Fatal("found no fuzz target at all")
+	}
+}
