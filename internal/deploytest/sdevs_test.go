@@ -467,7 +467,8 @@ func TestSYamlTakesAccountFromSConfigAndDryRunAndScheduleFromTheEnvironment(t *t
 }
 
 // Each FC instance has its own API_QPS limiter: the function's concurrency
-// cap bounds the total call rate, which the README states.
+// cap bounds the total call rate, which the Function Compute walkthrough
+// states.
 func TestSYamlCapsConcurrencySoTheTotalAPIRateIsBounded(t *testing.T) {
 	s := parseSYaml(t, readRoot(t, "s.yaml"))
 	for name, r := range fc3Resources(t, s) {
@@ -481,8 +482,8 @@ func TestSYamlCapsConcurrencySoTheTotalAPIRateIsBounded(t *testing.T) {
 			t.Fatalf("%s API_QPS: %v", name, err)
 		}
 		total := fmt.Sprintf("%d x %g = %g calls per second", cap, qps, float64(cap)*qps)
-		if !strings.Contains(readmeSection(t, "Deploy"), total) {
-			t.Errorf("README's Deploy section does not state the FC total rate %q", total)
+		if !strings.Contains(string(readRoot(t, "docs/deploy-alibaba-cloud.md")), total) {
+			t.Errorf("docs/deploy-alibaba-cloud.md does not state the FC total rate %q", total)
 		}
 	}
 }

@@ -445,7 +445,7 @@ func TestTemplateAlarmsOnEveryDeadLetterQueue(t *testing.T) {
 	}
 }
 
-// The README's redrive command (aws sqs start-message-move-task) takes a
+// The AWS walkthrough's redrive command (aws sqs start-message-move-task) takes a
 // queue's ARN, not its URL: both dead-letter queues' ARNs are outputs.
 func TestTemplateOutputsQueueFunctionAndBothDeadLetterQueuesURLAndARN(t *testing.T) {
 	st := parseTemplate(t)

@@ -23,8 +23,8 @@ type API interface {
 
 var _ API = (*resourcemanager.Client)(nil)
 
-// Defaults for the zero fields of an Engine. They match the README's
-// configuration defaults. MaxCancellations has none: its zero is a setting
+// Defaults for the zero fields of an Engine, the same as pkg/config's.
+// MaxCancellations has none: its zero is a setting
 // of its own, the narrowest (no real cancellation).
 const (
 	DefaultConcurrency = 4
