@@ -86,7 +86,7 @@ func coldStart(ctx context.Context) (*handler.Handler, error) {
 		return nil, err
 	}
 	// The summary line is also the invocation's CloudWatch metrics (EMF).
-	if h.Engine.DecorateSummary, err = summaryMetrics(cfg.MetricsNamespace, time.Now); err != nil {
+	if h.Engine.DecorateSummary, err = summaryMetrics(cfg.MetricsNamespace, cfg.MetricsByTrigger, time.Now); err != nil {
 		return nil, fmt.Errorf("%s: %w", config.EnvMetricsNamespace, err)
 	}
 	return h, nil
