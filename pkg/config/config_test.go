@@ -143,6 +143,8 @@ func TestLoadAcceptsEveryVariable(t *testing.T) {
 		{EnvMetricsNamespace, "Team/Janitor #2", func(c *Config) { c.MetricsNamespace = "Team/Janitor #2" }},
 		{EnvMetricsByTrigger, "true", func(c *Config) { c.MetricsByTrigger = true }},
 		{EnvMetricsByTrigger, "0", func(c *Config) { c.MetricsByTrigger = false }},
+		{EnvMetricsByTrigger, "true", func(c *Config) { c.MetricsByTrigger = true }},
+		{EnvMetricsByTrigger, "0", func(c *Config) { c.MetricsByTrigger = false }},
 		{EnvAPIQPS, "  20  ", func(c *Config) { c.APIQPS = 20 }}, // surrounding white space ignored
 		{EnvStaleAfter, " \t", func(*Config) {}},                 // white space only: the default
 	} {
