@@ -3,19 +3,23 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/rs/zerolog"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/startup"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
 // cmdInvoke runs the AWS or FC handler in this process on an event file, so
 // an operator can see what a payload does before sending it to the queue.
+// The handler is built as the function builds it (startup.New).
 func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -39,17 +43,11 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return &exitError{2, err}
 	}
-	cfg, err := config.Load(getenv)
+	h, err := startup.New(ctx, startup.Options{Platform: *platform, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
+		return lf.logger(stderr, level, getenv)
+	}})
 	if err != nil {
-		return &exitError{2, err}
-	}
-	creds, err := resourcemanager.DefaultCredentials()
-	if err != nil {
-		return err
-	}
-	h, err := handler.New(*platform, cfg, lf.logger(stderr, cfg.LogLevel, getenv), creds)
-	if err != nil {
-		return err
+		return startupError(err)
 	}
 	resp, err := invokeHandler(ctx, h, payload)
 	if perr := printJSON(stdout, resp, err); perr != nil {
@@ -68,6 +66,15 @@ func invokeHandler(ctx context.Context, h *handler.Handler, payload []byte) (any
 		return h.FC(ctx, inv, payload)
 	}
 	return h.AWS(ctx, inv, payload)
+}
+
+// startupError is the exit of a command whose handler could not be built:
+// 2 for a refused configuration (a usage error), 1 for anything else.
+func startupError(err error) error {
+	if _, ok := errors.AsType[*config.SettingError](err); ok {
+		return &exitError{2, err}
+	}
+	return err
 }
 
 // printJSON prints what the platform would answer: the response, or the

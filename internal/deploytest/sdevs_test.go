@@ -16,7 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
-	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/trigger"
 )
@@ -339,8 +339,8 @@ func TestSYamlFunctionIsTheMakefilesFCBinary(t *testing.T) {
 			t.Errorf("%s memorySize = %v, want a number of MB >= 128", name, p["memorySize"])
 		}
 		timeout, ok := p["timeout"].(int)
-		if !ok || time.Duration(timeout)*time.Second < 6*config.DefaultAPITimeout {
-			t.Errorf("%s timeout = %v, want seconds >= 6 x API_TIMEOUT (%v)", name, p["timeout"], config.DefaultAPITimeout)
+		if !ok || time.Duration(timeout)*time.Second < 6*deadline.DefaultAPITimeout {
+			t.Errorf("%s timeout = %v, want seconds >= 6 x API_TIMEOUT (%v)", name, p["timeout"], deadline.DefaultAPITimeout)
 		}
 		// The role comes from the operator, not from the file.
 		if raw := str(r.RawProps["role"]); !strings.Contains(raw, "${") {

@@ -10,7 +10,7 @@ import (
 // value that is not blank names at least one pattern.
 func listAccepted(s string) bool {
 	p, err := Parse(s)
-	return err == nil && (p.Len() > 0 || strings.TrimSpace(s) == "")
+	return err == nil && (!p.Empty() || strings.TrimSpace(s) == "")
 }
 
 // listCorpus is every kind of value ParsePattern tells apart, alone and in
