@@ -102,21 +102,36 @@ func TestTemplatePropagatesTheFunctionsTags(t *testing.T) {
 	}
 }
 
-// The schedule's Input reaches the function verbatim and is reported as
-// trigger "schedule", apart from direct invocations.
-func TestTemplateScheduleIsReportedAsTriggerSchedule(t *testing.T) {
+// The scheduled sweep is reported under its own trigger, never as a direct
+// invocation: each EventBridge rule of the template either sends no Input
+// (the function gets the "Scheduled Event" envelope of
+// events/aws-scheduled-event.json) or an Input the decoder does not read as
+// direct.
+func TestTemplateScheduleIsNotReportedAsDirect(t *testing.T) {
 	st := parseTemplate(t)
-	for name, ev := range st.events(t, "ScheduleV2") {
-		input, _ := ev["Input"].(string)
-		d, err := trigger.AWS([]byte(input))
-		if err != nil || d.Trigger != trigger.Schedule || d.Job.Sweep == nil {
-			t.Errorf("%s Input %s: trigger.AWS = %+v, %v; want trigger %q and a sweep", name, input, d, err, trigger.Schedule)
+	var rules int
+	for name, r := range st.symbolic.Resources {
+		if r.Type != "AWS::Events::Rule" {
+			continue
 		}
-		for _, attr := range []string{"<aws.scheduler.execution-id>", "<aws.scheduler.schedule-arn>"} {
-			if !strings.Contains(input, attr) {
-				t.Errorf("%s Input does not carry %s", name, attr)
+		rules++
+		targets, _ := r.Properties["Targets"].([]any)
+		if len(targets) == 0 {
+			t.Errorf("rule %s has no target", name)
+		}
+		for _, tg := range targets {
+			event := readRoot(t, "events/aws-scheduled-event.json")
+			if in, ok := lookup(tg, "Input").(string); ok {
+				event = []byte(in)
+			}
+			d, err := trigger.AWS(event)
+			if err != nil || d.Trigger == trigger.Direct || d.Job.Sweep == nil {
+				t.Errorf("rule %s target: trigger.AWS = %+v, %v; want a sweep under a trigger of its own, not %q", name, d, err, trigger.Direct)
 			}
 		}
+	}
+	if rules == 0 {
+		t.Fatal("template.yaml has no EventBridge rule: the sweep is not scheduled")
 	}
 }
 
