@@ -63,6 +63,9 @@ func AWS(event []byte) (Decoded, error) {
 		return d, err
 	}
 	if raw, ok := top[schedulerField]; ok {
+		if err := envelopeDuplicateKeys(t, ""); err != nil {
+			return Decoded{Trigger: Schedule}, err
+		}
 		d, err := awsScheduler(t, raw)
 		d.Trigger = Schedule
 		return d, err
