@@ -96,7 +96,7 @@ test-standalone:
 run:
 	$(GO) run ./cmd/janitor demo
 
-## bench: the performance figures (README.md, "Performance"): builds the shipped
+## bench: the performance figures (docs/performance.md): builds the shipped
 ## binaries, plus the CLI and the AWS function for this machine with the same
 ## flags, then runs cmd/bench, which prints one table, writes
 ## bench/results.json and leaves CPU and allocation profiles in bench/*.prof.

@@ -3,9 +3,9 @@
 // template.yaml (AWS SAM) with its Serverless Application Repository
 // metadata and its samconfig.toml, s.yaml (Serverless Devs, fc3),
 // ram-policy.json, the Serverless Devs registry application
-// (deploy/aliyun/registry), CHANGELOG.md's release version, the README's
-// deploy walkthroughs, and what `make package` and `make release` write. A
-// descriptor that would fail at deploy or publish time, that drifts from
+// (deploy/aliyun/registry), CHANGELOG.md's release version, the deploy
+// walkthroughs and links of README.md and docs/, and what `make package`
+// and `make release` write. A descriptor that would fail at deploy or publish time, that drifts from
 // the configuration pkg/config reads or from the release version, or that
 // grants more than the code uses fails a test here.
 //

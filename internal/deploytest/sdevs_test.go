@@ -441,18 +441,28 @@ func rawVars(t *testing.T) map[string]any {
 	return raw.Vars
 }
 
-// What an operator sets at deploy time comes from Serverless Devs, not from
-// an edit of the file: the account from the `s config` access, the dry run
-// and the schedule from the environment with the product's defaults.
-func TestSYamlTakesAccountFromSConfigAndDryRunAndScheduleFromTheEnvironment(t *testing.T) {
+// A deploy from a fresh shell deploys what the file says: s.yaml reads
+// from the shell only where the function lives (region, role) and the
+// account from the `s config` access; every setting of the function, the
+// dry run (true by default), the target policy and the schedule included,
+// is a committed var.
+func TestSYamlSettingsSurviveADeployFromAFreshShell(t *testing.T) {
+	data := string(readRoot(t, "s.yaml"))
+	allowed := map[string]bool{"ALIBABA_CLOUD_REGION": true, "FC_ROLE_ARN": true}
+	for _, m := range regexp.MustCompile(`\$\{\s*env\(\s*['"]([^'"]*)['"]`).FindAllStringSubmatch(data, -1) {
+		if !allowed[m[1]] {
+			t.Errorf("s.yaml reads %s from the shell: a deploy without it would reset the setting; make it a committed var", m[1])
+		}
+	}
 	vars := rawVars(t)
 	for name, want := range map[string]string{
-		"accountId":     "${config('AccountID')}",
-		"dryRun":        "${env('DRY_RUN', 'false')}",
-		"sweepSchedule": "${env('SWEEP_SCHEDULE', '" + fcDefaultSchedule + "')}",
+		"accountId":      "${config('AccountID')}",
+		"dryRun":         "true",
+		"sweepSchedule":  fcDefaultSchedule,
+		"allowedTargets": "",
 	} {
 		if got := vars[name]; got != want {
-			t.Errorf("s.yaml vars.%s = %v, want %s", name, got, want)
+			t.Errorf("s.yaml vars.%s = %v, want %q", name, got, want)
 		}
 	}
 	for name, r := range fc3Resources(t, parseSYaml(t, readRoot(t, "s.yaml"))) {
@@ -467,7 +477,8 @@ func TestSYamlTakesAccountFromSConfigAndDryRunAndScheduleFromTheEnvironment(t *t
 }
 
 // Each FC instance has its own API_QPS limiter: the function's concurrency
-// cap bounds the total call rate, which the README states.
+// cap bounds the total call rate, which the Function Compute walkthrough
+// states.
 func TestSYamlCapsConcurrencySoTheTotalAPIRateIsBounded(t *testing.T) {
 	s := parseSYaml(t, readRoot(t, "s.yaml"))
 	for name, r := range fc3Resources(t, s) {
@@ -481,8 +492,8 @@ func TestSYamlCapsConcurrencySoTheTotalAPIRateIsBounded(t *testing.T) {
 			t.Fatalf("%s API_QPS: %v", name, err)
 		}
 		total := fmt.Sprintf("%d x %g = %g calls per second", cap, qps, float64(cap)*qps)
-		if !strings.Contains(readmeSection(t, "Deploy"), total) {
-			t.Errorf("README's Deploy section does not state the FC total rate %q", total)
+		if !strings.Contains(string(readRoot(t, "docs/deploy-alibaba-cloud.md")), total) {
+			t.Errorf("docs/deploy-alibaba-cloud.md does not state the FC total rate %q", total)
 		}
 	}
 }

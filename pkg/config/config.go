@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/emf"
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -41,6 +42,7 @@ const (
 	EnvAllowedTargets      = "ALLOWED_TARGETS"
 	EnvLogTargets          = "LOG_TARGETS"
 	EnvMetricsNamespace    = "METRICS_NAMESPACE"
+	EnvMetricsByTrigger    = "METRICS_BY_TRIGGER"
 )
 
 // Names of the credential variables read by the credentials-go default
@@ -91,6 +93,10 @@ type Config struct {
 	// MetricsNamespace is the CloudWatch namespace of the metrics in the
 	// invocation summary line (Embedded Metric Format); Lambda only.
 	MetricsNamespace string
+	// MetricsByTrigger also publishes each summary metric per trigger
+	// (the Trigger dimension); false, the rollup only, which the alarms
+	// and the dashboard read. Lambda only.
+	MetricsByTrigger bool
 	// AllowedTargets is the target policy, validated: the patterns of
 	// ALLOWED_TARGETS joined by commas; empty, no target policy. A sweep
 	// also selects every Pending invitation whose target matches none.
@@ -147,7 +153,8 @@ const (
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
 	wantLogLevel    = "want one of " + logging.LevelWords
 	wantLogTargets  = "want true or false (also 1/0, yes/no)"
-	wantNamespace   = "want a CloudWatch namespace: 1 to 255 of letters, digits, space and ._-/#:, not starting with AWS/"
+	wantByTrigger   = "want true or false (also 1/0, yes/no)"
+	wantNamespace   = emf.NamespaceRule
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
 )
 
@@ -285,6 +292,13 @@ func Load(getenv func(string) string) (Config, error) {
 			c.MetricsNamespace = v
 		}
 	}
+	if v, ok := get(EnvMetricsByTrigger); ok {
+		if b, ok := parseBool(v); !ok {
+			bad(settingError(EnvMetricsByTrigger, v, wantByTrigger))
+		} else {
+			c.MetricsByTrigger = b
+		}
+	}
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -323,10 +337,10 @@ func validSecretID(s string) bool {
 	return len(s) <= 2048 && onlyAlnumOr(s, "/_+=.@-:")
 }
 
-// validNamespace accepts what CloudWatch accepts as a custom namespace.
-func validNamespace(s string) bool {
-	return len(s) <= 255 && !strings.HasPrefix(s, "AWS/") && onlyAlnumOr(s, " ._-/#:")
-}
+// validNamespace accepts what CloudWatch accepts as a custom namespace
+// (emf.ValidNamespace, whose pattern template.yaml's MetricsNamespace
+// parameter carries).
+func validNamespace(s string) bool { return emf.ValidNamespace(s) == nil }
 
 // onlyAlnumOr reports whether s holds only ASCII letters, digits and bytes
 // of extra.

@@ -1,5 +1,5 @@
-// Package handler is the platform-neutral body of the handshake-janitor
-// function: it decodes a platform event with pkg/trigger, runs the Job with
+// Package handler is the body of the handshake-janitor function, with one
+// method per platform (AWS, FC): it decodes a platform event with pkg/trigger, runs the Job with
 // pkg/janitor under the invocation's logger and deadline, and shapes the
 // answer the platform expects (an SQS partial batch response, an error that
 // makes an FC trigger redeliver, or the Report). functions/aws and

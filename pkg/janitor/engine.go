@@ -12,8 +12,8 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
-// Defaults for the zero fields of an Engine. They match the README's
-// configuration defaults. MaxCancellations has none: its zero is a setting
+// Defaults for the zero fields of an Engine, the same as pkg/config's.
+// MaxCancellations has none: its zero is a setting
 // of its own, the narrowest (no real cancellation).
 const (
 	DefaultConcurrency = 4
