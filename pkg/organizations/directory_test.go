@@ -3,6 +3,9 @@ package organizations_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,5 +124,48 @@ func TestKindAndParseIDAreOrganizations(t *testing.T) {
 		if _, err := c.ParseID(tc.in); (err == nil) != tc.ok {
 			t.Errorf("ParseID(%q) = %v, want ok %v", tc.in, err, tc.ok)
 		}
+	}
+}
+
+// An answer cut off mid-body (headers sent, the connection closed before
+// the body's end) is a retryable NetworkError, not an unreadable answer:
+// the paced call tries again, and the second answer is read.
+func TestAnAnswerCutOffMidBodyIsRetried(t *testing.T) {
+	srv := orgemu.New(orgemu.Options{})
+	seed(t, srv, invite("h-cutoffbody01", "111122223333", time.Hour))
+	var calls atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 { // the single attempt below, then the first of the paced listing
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: cut-1\r\nContent-Length: 4000\r\n\r\n{\"Handshakes\":[{\"Id\":\"h-cut")
+			buf.Flush()
+			conn.Close()
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	c, err := organizations.New(organizations.Options{Config: staticConfig(orgemu.TestAccessKeyID, orgemu.TestSecretAccessKey, ""), QPS: 1000, BaseEndpoint: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListPage(context.Background(), ""); organizations.Classify(err).Code != organizations.CodeNetworkError || organizations.Classify(err).Verdict != organizations.VerdictRetryable {
+		t.Errorf("a cut-off answer: %v (%+v), want a retryable NetworkError", err, organizations.Classify(err))
+	}
+	n := 0
+	for inv, err := range c.Invitations(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inv.ID == "h-cutoffbody01" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("listed the invitation %d times, want once", n)
 	}
 }

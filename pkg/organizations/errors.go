@@ -3,6 +3,7 @@ package organizations
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -116,12 +117,17 @@ func (c *Client) wrap(ctx context.Context, op, id string, err error) *Error {
 		e.Code = CodeDeadlineExceeded
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Code = CodeTimeout
+	case errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF):
+		// Also an answer cut off mid-body (the SDK reports it as a
+		// deserialization error): the connection failed, not the API.
+		e.Code = CodeNetworkError
+		e.Message = err.Error()
+		if ne != nil {
+			e.Message = ne.Error()
+		}
 	case errors.As(err, &de):
 		e.Code = CodeInvalidResponse
 		e.Message = "the answer could not be read as the API's"
-	case errors.As(err, &ne):
-		e.Code = CodeNetworkError
-		e.Message = ne.Error()
 	default:
 		e.Code = CodeClientError
 		e.Message = err.Error()
