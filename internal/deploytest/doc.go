@@ -2,7 +2,7 @@
 // descriptors and release files, which are part of the product:
 // template.yaml (AWS SAM) with its Serverless Application Repository
 // metadata and its samconfig.toml, s.yaml (Serverless Devs, fc3),
-// ram-policy.json, the Serverless Devs registry application
+// the RAM policies of deploy/aliyun, the Serverless Devs registry application
 // (deploy/aliyun/registry), CHANGELOG.md's release version, the deploy
 // walkthroughs and links of README.md and docs/, and what `make package`
 // and `make release` write. A descriptor that would fail at deploy or publish time, that drifts from
