@@ -94,12 +94,15 @@ func (e *Engine) cancelAll(ctx context.Context, entries []*entry, b deadline.Bud
 	// is what the Report says.
 	callCtx, cancelCalls := cutOffContext(context.WithoutCancel(ctx), b)
 	defer cancelCalls()
+	// A call still waiting for its turn or a backoff stops at the
+	// interruption: it has nothing in flight.
+	callCtx = deadline.WithInterrupt(callCtx, ctx)
 	p := &pool{api: e.API, inv: ctx, calls: callCtx, budget: b, targets: e.LogTargets, tasks: make([]task, len(todo))}
 	for k, en := range todo {
 		p.tasks[k] = task{id: en.id, base: en.res}
 	}
 	p.start(e.concurrency())
-	c := collector{entries: todo, results: p.results, inv: ctx, cutOff: callCtx.Done(), cutCalls: cancelCalls, budget: b}
+	c := collector{entries: todo, results: p.results, inv: ctx, stopNow: deadline.Stop(ctx), cutOff: callCtx.Done(), cutCalls: cancelCalls, budget: b}
 	if at, ok := b.AnswerBy(); ok {
 		t := time.NewTimer(time.Until(at))
 		defer t.Stop()
@@ -114,6 +117,7 @@ type collector struct {
 	entries  []*entry
 	results  <-chan finished
 	inv      context.Context  // the invocation's: once interrupted, the calls in flight get up to the API timeout
+	stopNow  <-chan struct{}  // closed: stop without waiting for the calls in flight (deadline.WithStop)
 	cutOff   <-chan struct{}  // the calls are cut off: they get the grace to return
 	hardStop <-chan time.Time // the answer-by time; nil without a deadline
 	cutCalls context.CancelFunc
@@ -147,6 +151,8 @@ func (c *collector) collect() {
 			c.cutOff = nil
 			grace = time.After(c.budget.Grace())
 			continue
+		case <-c.stopNow:
+			c.cutCalls()
 		case <-c.hardStop:
 		case <-grace:
 		}

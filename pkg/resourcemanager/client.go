@@ -25,7 +25,11 @@ type Options struct {
 	Timeout     time.Duration       // per attempt; default 5s. Keep it the budget's API timeout (pkg/deadline): longer, an attempt can outlive the cut-off
 	QPS         float64             // client-side rate limit, requests/s; default 10
 	MaxAttempts int                 // per call, first attempt included; default 5, at most 20
-	HTTPClient  *http.Client        // default: one tuned client (see newHTTPClient); one per process
+	// HTTPClient sends the requests; default: one tuned client (see
+	// newHTTPClient); one per process. Its Transport must be an
+	// *http.Transport (nil: http.DefaultTransport) that verifies
+	// certificates: see New for what the Client guarantees.
+	HTTPClient *http.Client
 }
 
 // Defaults of Options.
@@ -94,6 +98,16 @@ type Client struct {
 
 // New validates opts and returns a Client. A bad option is an error naming
 // it, its value and what is accepted.
+//
+// Every request the Client sends over https goes on a connection whose
+// server certificate was verified (chain and host name, against the system
+// roots or the transport's RootCAs) with TLS 1.2 or later, and no redirect
+// is followed. New refuses an Options.HTTPClient that could not keep this:
+// a Transport other than an *http.Transport (a custom RoundTripper's
+// connections cannot be inspected), one that skips verification
+// (InsecureSkipVerify), allows TLS below 1.2, or dials TLS itself (DialTLS,
+// DialTLSContext). The Client keeps its own copy of the client and of the
+// transport, so changing them after New changes nothing.
 func New(opts Options) (*Client, error) {
 	ep, err := ParseEndpoint(opts.Endpoint)
 	if err != nil {
@@ -129,21 +143,13 @@ func New(opts Options) (*Client, error) {
 	}
 	c.limiter = newAdaptiveLimiter(qps, nil)
 	if opts.HTTPClient != nil {
-		if insecure(opts.HTTPClient) {
-			return nil, errors.New("resourcemanager: HTTPClient: TLS certificate verification is disabled (InsecureSkipVerify); signed requests carry credentials, so it must stay on")
+		if c.hc, err = verifyingClient(opts.HTTPClient); err != nil {
+			return nil, fmt.Errorf("resourcemanager: HTTPClient: %w", err)
 		}
-		c.hc = opts.HTTPClient
 	} else {
 		c.hc = newHTTPClient(c.timeout, http.ProxyFromEnvironment)
 	}
 	return c, nil
-}
-
-// insecure reports whether hc's transport, when it is an *http.Transport,
-// skips certificate verification.
-func insecure(hc *http.Client) bool {
-	t, ok := hc.Transport.(*http.Transport)
-	return ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify
 }
 
 // newHTTPClient returns the client every call of a Client reuses, over one
@@ -250,27 +256,37 @@ var ErrListingTooLong = errors.New("listing too long")
 // API error) and the number of requests sent.
 func (c *Client) call(ctx context.Context, action string, params []param, out jsonDecoder) (requestID string, attempts int, err error) {
 	target := c.base + encodeQuery(params)
+	// A wait (for a turn, or a backoff) also ends when the invocation is
+	// interrupted: nothing is in flight then (pkg/deadline).
+	wctx, endWait := waitContext(ctx)
+	defer endWait()
 	var last error
-	for attempts < c.maxAttempts {
-		if attempts > 0 {
+	limit, refreshed, retryNow := c.maxAttempts, false, false
+	for attempts < limit {
+		if attempts > 0 && !retryNow {
 			d := c.backoff.delay(attempts)
 			if !c.enoughTime(ctx, d) {
 				return requestID, attempts, deadlineError(action, last)
 			}
-			if err := sleep(ctx, d); err != nil {
-				return requestID, attempts, stopped(ctx, action, last)
+			if err := sleep(wctx, d); err != nil {
+				e := ended(ctx)
+				if e == nil {
+					e = wctx
+				}
+				return requestID, attempts, stopped(e, action, last)
 			}
 		}
-		if ctx.Err() != nil {
-			return requestID, attempts, stopped(ctx, action, last)
+		retryNow = false
+		if e := ended(ctx); e != nil {
+			return requestID, attempts, stopped(e, action, last)
 		}
 		if !c.enoughTime(ctx, 0) {
 			return requestID, attempts, deadlineError(action, last)
 		}
-		epoch, err := c.waitTurn(ctx)
+		epoch, err := c.waitTurn(wctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return requestID, attempts, stopped(ctx, action, last)
+			if e := ended(ctx); e != nil {
+				return requestID, attempts, stopped(e, action, last)
 			}
 			// The limiter could not admit the request in time.
 			return requestID, attempts, deadlineError(action, last)
@@ -287,6 +303,9 @@ func (c *Client) call(ctx context.Context, action string, params []param, out js
 		if !c.enoughTime(ctx, 0) {
 			return requestID, attempts, deadlineError(action, last)
 		}
+		if e := ended(ctx); e != nil {
+			return requestID, attempts, stopped(e, action, last)
+		}
 		attempts++
 		rid, err := c.attempt(ctx, action, target, creds, out)
 		requestID = rid
@@ -302,6 +321,19 @@ func (c *Client) call(ctx context.Context, action string, params []param, out js
 				c.limiter.onThrottle(epoch)
 			} else {
 				c.limiter.onSuccess(epoch) // the service answered without pushing back
+			}
+			if apiErr.credentialsRejected() && !refreshed {
+				// Rotated credentials: re-read them once, and send the
+				// call again at once when they changed.
+				refreshed = true
+				again, rerr := c.refreshCredentials(ctx, creds)
+				if rerr != nil {
+					return requestID, attempts, fmt.Errorf("%w; %w", err, rerr)
+				}
+				if again {
+					limit, retryNow = max(limit, attempts+1), true
+					continue
+				}
 			}
 			if !apiErr.retryable() {
 				return requestID, attempts, err
