@@ -56,8 +56,9 @@ func main() {
 }
 
 // coldStart reads the configuration and, when ALIBABA_CLOUD_CREDENTIALS_SECRET_ID
-// names a secret, the Alibaba Cloud credentials from AWS Secrets Manager;
-// otherwise the credentials-go default chain supplies them.
+// names a secret, the Alibaba Cloud credentials from AWS Secrets Manager
+// (read again after ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL, and when the API
+// rejects them); otherwise the credentials-go default chain supplies them.
 func coldStart(ctx context.Context) (*handler.Handler, error) {
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
@@ -71,11 +72,9 @@ func coldStart(ctx context.Context) (*handler.Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("aws configuration: %w", err)
 		}
-		c, err := alisecret.Load(ctx, awsCfg, cfg.CredentialsSecretID)
-		if err != nil {
+		if creds, err = alisecret.NewProvider(ctx, awsCfg, cfg.CredentialsSecretID, cfg.CredentialsSecretTTL); err != nil {
 			return nil, err
 		}
-		creds = resourcemanager.StaticCredentials(c)
 	} else {
 		if creds, err = resourcemanager.DefaultCredentials(); err != nil {
 			return nil, err

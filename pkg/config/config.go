@@ -24,18 +24,19 @@ import (
 
 // Names of the variables Load reads.
 const (
-	EnvEndpoint            = "RESOURCEMANAGER_ENDPOINT"
-	EnvStaleAfter          = "STALE_AFTER"
-	EnvDryRun              = "DRY_RUN"
-	EnvMaxCancellations    = "MAX_CANCELLATIONS"
-	EnvAPIQPS              = "API_QPS"
-	EnvAPIConcurrency      = "API_CONCURRENCY"
-	EnvAPITimeout          = "API_TIMEOUT"
-	EnvLogLevel            = "LOG_LEVEL"
-	EnvCredentialsSecretID = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
-	EnvAllowedTargets      = "ALLOWED_TARGETS"
-	EnvLogTargets          = "LOG_TARGETS"
-	EnvMetricsNamespace    = "METRICS_NAMESPACE"
+	EnvEndpoint             = "RESOURCEMANAGER_ENDPOINT"
+	EnvStaleAfter           = "STALE_AFTER"
+	EnvDryRun               = "DRY_RUN"
+	EnvMaxCancellations     = "MAX_CANCELLATIONS"
+	EnvAPIQPS               = "API_QPS"
+	EnvAPIConcurrency       = "API_CONCURRENCY"
+	EnvAPITimeout           = "API_TIMEOUT"
+	EnvLogLevel             = "LOG_LEVEL"
+	EnvCredentialsSecretID  = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
+	EnvCredentialsSecretTTL = "ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL"
+	EnvAllowedTargets       = "ALLOWED_TARGETS"
+	EnvLogTargets           = "LOG_TARGETS"
+	EnvMetricsNamespace     = "METRICS_NAMESPACE"
 )
 
 // Names of the credential variables read by the credentials-go default
@@ -48,15 +49,16 @@ const (
 
 // Defaults, used when a variable is unset or empty.
 const (
-	DefaultEndpoint         = "https://resourcemanager.aliyuncs.com"
-	DefaultStaleAfter       = 168 * time.Hour
-	DefaultDryRun           = false
-	DefaultMaxCancellations = 100
-	DefaultAPIQPS           = 10.0
-	DefaultAPIConcurrency   = 4
-	DefaultAPITimeout       = 5 * time.Second
-	DefaultLogLevel         = zerolog.InfoLevel
-	DefaultMetricsNamespace = "HandshakeJanitor"
+	DefaultEndpoint             = "https://resourcemanager.aliyuncs.com"
+	DefaultStaleAfter           = 168 * time.Hour
+	DefaultDryRun               = false
+	DefaultMaxCancellations     = 100
+	DefaultAPIQPS               = 10.0
+	DefaultAPIConcurrency       = 4
+	DefaultAPITimeout           = 5 * time.Second
+	DefaultLogLevel             = zerolog.InfoLevel
+	DefaultMetricsNamespace     = "HandshakeJanitor"
+	DefaultCredentialsSecretTTL = 5 * time.Minute
 )
 
 // Limits of the numeric settings.
@@ -64,6 +66,9 @@ const (
 	MaxAPIQPS         = 1000.0
 	MaxAPIConcurrency = 64
 	MaxAPITimeout     = 60 * time.Second
+
+	MinCredentialsSecretTTL = time.Second
+	MaxCredentialsSecretTTL = 24 * time.Hour
 )
 
 // Config is the validated configuration of one process.
@@ -80,6 +85,10 @@ type Config struct {
 	// holding {"AccessKeyId","AccessKeySecret"}; AWS only, optional. It is a
 	// reference to a secret, not a secret.
 	CredentialsSecretID string
+	// CredentialsSecretTTL is how long credentials read from that secret
+	// are used before it is read again (a rejected key is re-read at
+	// once); AWS only.
+	CredentialsSecretTTL time.Duration
 	// MetricsNamespace is the CloudWatch namespace of the metrics in the
 	// invocation summary line (Embedded Metric Format); Lambda only.
 	MetricsNamespace string
@@ -106,15 +115,16 @@ func (c Config) TargetPolicy() (targetpolicy.Policy, error) {
 // Default returns the configuration of an empty environment.
 func Default() Config {
 	return Config{
-		Endpoint:         DefaultEndpoint,
-		StaleAfter:       DefaultStaleAfter,
-		DryRun:           DefaultDryRun,
-		MaxCancellations: DefaultMaxCancellations,
-		APIQPS:           DefaultAPIQPS,
-		APIConcurrency:   DefaultAPIConcurrency,
-		APITimeout:       DefaultAPITimeout,
-		LogLevel:         DefaultLogLevel,
-		MetricsNamespace: DefaultMetricsNamespace,
+		Endpoint:             DefaultEndpoint,
+		StaleAfter:           DefaultStaleAfter,
+		DryRun:               DefaultDryRun,
+		MaxCancellations:     DefaultMaxCancellations,
+		APIQPS:               DefaultAPIQPS,
+		APIConcurrency:       DefaultAPIConcurrency,
+		APITimeout:           DefaultAPITimeout,
+		LogLevel:             DefaultLogLevel,
+		MetricsNamespace:     DefaultMetricsNamespace,
+		CredentialsSecretTTL: DefaultCredentialsSecretTTL,
 	}
 }
 
@@ -130,6 +140,7 @@ const (
 	wantLogTargets  = "want true or false (also 1/0, yes/no)"
 	wantNamespace   = "want a CloudWatch namespace: 1 to 255 of letters, digits, space and ._-/#:, not starting with AWS/"
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
+	wantSecretTTL   = "want a duration from 1s to 24h, like 5m"
 )
 
 // maxQuoted bounds how much of a bad value an error line shows.
@@ -252,6 +263,13 @@ func Load(getenv func(string) string) (Config, error) {
 			c.CredentialsSecretID = v
 		}
 	}
+	if v, ok := get(EnvCredentialsSecretTTL); ok {
+		if d, err := ParseDuration(v); err != nil || d < MinCredentialsSecretTTL || d > MaxCredentialsSecretTTL {
+			bad(settingError(EnvCredentialsSecretTTL, v, wantSecretTTL))
+		} else {
+			c.CredentialsSecretTTL = d
+		}
+	}
 	if v, ok := get(EnvMetricsNamespace); ok {
 		if !validNamespace(v) {
 			bad(settingError(EnvMetricsNamespace, v, wantNamespace))
@@ -363,6 +381,7 @@ func (c Config) Fields() []any {
 		"allowed_targets", c.allowedTargetsShown(),
 		"log_targets", c.LogTargets,
 		logging.FieldCredentialsSecretID, c.CredentialsSecretID,
+		"reread_after", FormatDuration(c.CredentialsSecretTTL),
 	}
 }
 
