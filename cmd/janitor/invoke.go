@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
-	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
@@ -18,33 +18,35 @@ import (
 // an operator can see what a payload does before sending it to the queue.
 func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor invoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	platform := fs.String("platform", "aws", "which function's handler: aws or fc")
-	event := fs.String("event", "", "event file, in the shape the platform sends (see events/); - for stdin")
+	event := fs.String("event", "", fmt.Sprintf("event file, in the shape the platform sends (see events/), at most %d MiB; - for stdin", maxEventBytes>>20))
 	var lf logFormat
 	lf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if err := lf.check(); err != nil {
 		return err
 	}
 	if *event == "" || fs.NArg() > 0 {
-		return &exitError{2, fmt.Errorf("usage: janitor invoke -platform aws|fc -event FILE")}
+		return &exitError{exitUsage, fmt.Errorf("usage: janitor invoke -platform aws|fc -event FILE")}
 	}
 	if *platform != logging.PlatformAWS && *platform != logging.PlatformFC {
-		return &exitError{2, fmt.Errorf("-platform %q: want aws or fc", *platform)}
+		return &exitError{exitUsage, fmt.Errorf("-platform %q: want aws or fc", *platform)}
 	}
-	payload, err := readEvent(*event)
+	payload, err := readEvent(*event, os.Stdin)
 	if err != nil {
-		return &exitError{2, err}
+		return &exitError{exitUsage, err}
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := loadConfig(getenv)
 	if err != nil {
-		return &exitError{2, err}
+		return err
 	}
 	creds, err := resourcemanager.DefaultCredentials()
 	if err != nil {
+		return err
+	}
+	if err := requireCredentials(ctx, creds); err != nil {
 		return err
 	}
 	h, err := handler.New(*platform, cfg, lf.logger(stderr, cfg.LogLevel, getenv), creds)
@@ -55,8 +57,17 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if perr := printJSON(stdout, resp, err); perr != nil {
 		return perr
 	}
-	if err != nil {
-		return &exitError{1, nil}
+	redeliver := 0
+	if sqs, ok := resp.(*handler.SQSResponse); ok {
+		redeliver = len(sqs.BatchItemFailures)
+	}
+	switch {
+	case ctx.Err() != nil && (err != nil || redeliver > 0):
+		return &exitError{exitInterrupted, errors.New("interrupted: what was not finished is reported failed (Canceled): run again to retry it")}
+	case err != nil:
+		return &exitError{exitFailed, nil} // the answer above says why
+	case redeliver > 0:
+		return &exitError{exitFailed, fmt.Errorf("%d SQS record(s) to redeliver (batchItemFailures); run again to retry them", redeliver)}
 	}
 	return nil
 }
@@ -81,9 +92,31 @@ func printJSON(w io.Writer, resp any, err error) error {
 	return enc.Encode(resp)
 }
 
-func readEvent(name string) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
+// maxEventBytes bounds an event, read from a file or standard input: the
+// largest payload either platform delivers is 6 MB (a synchronous Lambda
+// invocation).
+const maxEventBytes = 16 << 20
+
+// readEvent reads the event file name, or stdin for "-", refusing one over
+// maxEventBytes without reading further.
+func readEvent(name string, stdin io.Reader) ([]byte, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	} else {
+		name = "standard input"
 	}
-	return os.ReadFile(name)
+	b, err := io.ReadAll(io.LimitReader(r, maxEventBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("-event %s: %w", name, err)
+	}
+	if len(b) > maxEventBytes {
+		return nil, fmt.Errorf("-event %s: larger than %d MiB: want an event as the platform sends it", name, maxEventBytes>>20)
+	}
+	return b, nil
 }

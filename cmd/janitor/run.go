@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -35,18 +36,18 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 
 func (f *engineFlags) check() error {
 	if f.output != "text" && f.output != "json" {
-		return &exitError{2, fmt.Errorf("-output %q: want text or json", f.output)}
+		return &exitError{exitUsage, fmt.Errorf("-output %q: want text or json", f.output)}
 	}
 	return f.log.check()
 }
 
 func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor sweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var ef engineFlags
 	ef.register(fs)
 	olderThan := fs.String("older-than", "", "a Pending invitation older than this is stale: Go duration or whole days like 7d (default STALE_AFTER)")
-	maxN := fs.Int("max", -1, "blast-radius guard: refuse a sweep that selects more than this (default MAX_CANCELLATIONS)")
+	maxN := &override{flag: "max", env: config.EnvMaxCancellations}
+	maxN.register(fs, "blast-radius guard: refuse a sweep that selects more than this; the rule of MAX_CANCELLATIONS (default MAX_CANCELLATIONS)")
 	targetType := fs.String("target-type", "", "only invitations of this target type: Account or Email")
 	targetEntity := fs.String("target-entity", "", "only invitations whose target entity matches this glob, e.g. '*@example.com'")
 	var allow []string
@@ -54,11 +55,11 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		allow = append(allow, v)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return &exitError{2, fmt.Errorf("sweep takes no arguments, got %q (to cancel named invitations use 'janitor cancel')", fs.Args())}
+		return &exitError{exitUsage, fmt.Errorf("sweep takes no arguments, got %q (to cancel named invitations use 'janitor cancel')", fs.Args())}
 	}
 	if err := ef.check(); err != nil {
 		return err
@@ -67,65 +68,70 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if *olderThan != "" {
 		d, err := config.ParseDuration(*olderThan)
 		if err != nil || d <= 0 {
-			return &exitError{2, fmt.Errorf("-older-than %s: want a positive Go duration like 72h or whole days like 7d", handshake.Quote(*olderThan, 40))}
+			return &exitError{exitUsage, fmt.Errorf("-older-than %s: want a positive Go duration like 72h or whole days like 7d", handshake.Quote(*olderThan, 40))}
 		}
 		sweep.OlderThan = d
 	}
 	if len(allow) > 0 {
 		p, err := targetpolicy.Parse(strings.Join(allow, ","))
 		if err != nil {
-			return &exitError{2, fmt.Errorf("-allow: %w", err)}
+			return &exitError{exitUsage, fmt.Errorf("-allow: %w", err)}
 		}
 		if p.Empty() {
-			return &exitError{2, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
+			return &exitError{exitUsage, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
 		}
 		sweep.AllowedTargets = p.String()
 	}
 	if *targetType != "" {
 		tt, err := handshake.ParseTargetType(*targetType)
 		if err != nil {
-			return &exitError{2, fmt.Errorf("-target-type: %w", err)}
+			return &exitError{exitUsage, fmt.Errorf("-target-type: %w", err)}
 		}
 		sweep.TargetType = tt
 	}
-	return runJob(ctx, janitor.Job{Sweep: sweep, DryRun: ef.dryRun}, "sweep", ef, *maxN, stdout, stderr, getenv)
+	if *targetEntity != "" {
+		if _, err := path.Match(*targetEntity, ""); err != nil {
+			return &exitError{exitUsage, fmt.Errorf("-target-entity %s is not a valid glob (*, ?, [a-z], \\ escapes): %w", handshake.Quote(*targetEntity, 80), err)}
+		}
+	}
+	return runJob(ctx, janitor.Job{Sweep: sweep, DryRun: ef.dryRun}, "sweep", ef, stdout, stderr, getenv, maxN)
 }
 
 func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor cancel", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janitor cancel [flags] h-XXXXXXXXXXXXXXXX...")
+		fmt.Fprintln(fs.Output(), "usage: janitor cancel [flags] h-XXXXXXXXXXXXXXXX...")
 		fs.PrintDefaults()
 	}
 	var ef engineFlags
 	ef.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return &exitError{2, errors.New("cancel needs at least one invitation ID")}
+		return &exitError{exitUsage, errors.New("cancel needs at least one invitation ID")}
 	}
 	if err := ef.check(); err != nil {
 		return err
 	}
 	job := janitor.Job{Items: []janitor.Item{{Key: "command-line", IDs: fs.Args()}}, DryRun: ef.dryRun}
-	return runJob(ctx, job, "cancel", ef, -1, stdout, stderr, getenv)
+	return runJob(ctx, job, "cancel", ef, stdout, stderr, getenv)
 }
 
-// runJob builds the engine from the environment, runs job, and prints the
-// Report. It fails when any result failed or the engine refused the job.
-func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, maxN int, stdout, stderr io.Writer, getenv func(string) string) error {
-	cfg, err := config.Load(getenv)
+// runJob builds the engine from the environment (and the flags that
+// override it), runs job, and prints the Report. It fails when any result
+// failed or the engine refused the job; see the exit codes.
+func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, stdout, stderr io.Writer, getenv func(string) string, overrides ...*override) error {
+	cfg, err := loadConfig(getenv, overrides...)
 	if err != nil {
-		return &exitError{2, err}
-	}
-	if maxN >= 0 {
-		cfg.MaxCancellations = maxN
+		return err
 	}
 	creds, err := resourcemanager.DefaultCredentials()
 	if err != nil {
+		return err
+	}
+	if err := requireCredentials(ctx, creds); err != nil {
 		return err
 	}
 	h, err := handler.New(logging.PlatformCLI, cfg, ef.log.logger(stderr, cfg.LogLevel, getenv), creds)
@@ -137,14 +143,21 @@ func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, m
 	if err := printReport(stdout, &report, ef.output); err != nil {
 		return err
 	}
+	if err := interruptedListing(ctx, runErr); err != nil {
+		return err
+	}
+	if ge, ok := errors.AsType[*janitor.GuardError](runErr); ok {
+		return &exitError{exitFailed, fmt.Errorf("refused: the sweep selected %d invitations, more than the limit of %d; none was cancelled: narrow the sweep (--older-than, --target-type, --target-entity), raise the limit with --max (default MAX_CANCELLATIONS), or review them with --dry-run",
+			ge.Selected, ge.Limit)}
+	}
 	if runErr != nil {
 		return runErr
 	}
-	if ctx.Err() != nil {
-		return &exitError{130, errors.New("interrupted: the calls in flight finished; the rest are reported failed")}
+	if err := interruptedError(ctx, &report); err != nil {
+		return err
 	}
 	if report.Failed() {
-		return &exitError{1, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary.Failed)}
+		return &exitError{exitFailed, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary.Failed)}
 	}
 	return nil
 }
