@@ -4,10 +4,23 @@
 
 GO        ?= go
 AWS_ARCH  ?= arm64
-LDFLAGS   := -s -w -buildid=
+MODULE    := github.com/handshake-janitor/handshake-janitor
+
+## RELEASE: the version this tree is released as, defined once, by the first
+## "## [x.y.z]" heading of CHANGELOG.md (template.yaml's SemanticVersion and
+## the registry's publish.yaml repeat it; internal/deploytest holds them to it).
+RELEASE   := $(shell sed -n 's/^\#\# \[\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\)\].*/\1/p' CHANGELOG.md 2>/dev/null | head -n 1)
+## VERSION: what the binaries report (internal/version), from the newest v*
+## tag without its v: 0.1.0 on the tag, 0.1.0-3-g1a2b3c4 after it, "-dirty"
+## with uncommitted changes. Without a tag RELEASE-dev+COMMIT, without git
+## RELEASE-dev. The same commit gives the same VERSION, so the same bytes.
+## (make VERSION=... overrides it; a VERSION in the environment does not.)
+DESCRIBE  := $(shell git describe --tags --always --dirty --match 'v[0-9]*' 2>/dev/null)
+VERSION   := $(if $(filter v%,$(DESCRIBE)),$(patsubst v%,%,$(DESCRIBE)),$(RELEASE)-dev$(if $(DESCRIBE),+$(DESCRIBE)))
+LDFLAGS   := -s -w -buildid= -X $(MODULE)/internal/version.Version=$(VERSION)
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)'
 
-.PHONY: all build build-aws build-fc build-HandshakeJanitorFunction test test-standalone run lint fmt bench fuzz package clean tools
+.PHONY: all build build-aws build-fc build-HandshakeJanitorFunction test test-standalone run lint fmt bench fuzz package release version clean tools
 
 all: build
 
@@ -35,6 +48,38 @@ package: build
 	$(ZIPDIST) -o dist/handshake-janitor-aws-$(AWS_ARCH).zip dist/aws/bootstrap
 	$(ZIPDIST) -o dist/handshake-janitor-fc.zip dist/fc/main
 
+## release: everything a release publishes, in dist/, and nothing published
+## (docs/releasing.md). Always arm64, as template.yaml declares.
+##   dist/handshake-janitor-aws-arm64.zip, dist/handshake-janitor-fc.zip
+##   dist/SHA256SUMS          their SHA-256 sums (sha256sum -c SHA256SUMS)
+##   dist/sar/                template.yaml with CodeUri the arm64 archive, and
+##                            the files its SAR metadata names: sam package, sam publish
+##   dist/registry/handshake-janitor/
+##                            the Serverless Devs application (deploy/aliyun/registry)
+##                            with the FC binary in src/code: s registry publish
+SAR_DIR      := dist/sar
+REGISTRY_DIR := dist/registry/handshake-janitor
+
+release: override AWS_ARCH := arm64
+release: package
+	@if [ -z "$(RELEASE)" ]; then echo "make release: CHANGELOG.md has no released version (## [x.y.z])" >&2; exit 1; fi
+	@if [ "$(VERSION)" != "$(RELEASE)" ]; then echo "make release: the binaries say $(VERSION), not $(RELEASE): a test build (tag v$(RELEASE) to release)" >&2; fi
+	rm -rf $(SAR_DIR) dist/registry
+	@grep -q '^      CodeUri: \.$$' template.yaml || { echo "make release: template.yaml has no 'CodeUri: .' line to point at the archive" >&2; exit 1; }
+	mkdir -p $(SAR_DIR)/docs $(REGISTRY_DIR)/src/code
+	sed 's|^      CodeUri: \.$$|      CodeUri: ../handshake-janitor-aws-arm64.zip|' template.yaml > $(SAR_DIR)/template.yaml
+	install -m 0644 LICENSE $(SAR_DIR)/LICENSE
+	install -m 0644 docs/sar-readme.md $(SAR_DIR)/docs/sar-readme.md
+	install -m 0644 deploy/aliyun/registry/publish.yaml deploy/aliyun/registry/readme.md $(REGISTRY_DIR)/
+	install -m 0644 deploy/aliyun/registry/src/s.yaml $(REGISTRY_DIR)/src/s.yaml
+	install -m 0755 dist/fc/main $(REGISTRY_DIR)/src/code/main
+	cd dist && sha256sum handshake-janitor-aws-arm64.zip handshake-janitor-fc.zip > SHA256SUMS
+	@echo "release $(VERSION) in dist/: see docs/releasing.md to publish it"
+
+## version: the version the binaries get (VERSION) and the release (RELEASE)
+version:
+	@echo "VERSION=$(VERSION) RELEASE=$(RELEASE)"
+
 ## test: every test, race detector on
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -51,7 +96,7 @@ test-standalone:
 run:
 	$(GO) run ./cmd/janitor demo
 
-## bench: the performance figures (README.md, "Performance"): builds the shipped
+## bench: the performance figures (docs/performance.md): builds the shipped
 ## binaries, plus the CLI and the AWS function for this machine with the same
 ## flags, then runs cmd/bench, which prints one table, writes
 ## bench/results.json and leaves CPU and allocation profiles in bench/*.prof.

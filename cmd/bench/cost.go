@@ -196,7 +196,7 @@ func profileSweep(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	logf("  %d cancelled; profiles in %s", rep.Summary.Cancelled, dir)
+	logf("  %d cancelled; profiles in %s", rep.Summary[handshake.OutcomeCancelled], dir)
 	allocs, err := os.Create(filepath.Join(dir, "sweep.allocs.prof"))
 	if err != nil {
 		return err

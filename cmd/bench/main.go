@@ -1,7 +1,7 @@
 // Command bench measures handshake-janitor on this machine, each figure
 // beside the way a user would do the same by hand (measured in the same
 // run), prints one table and writes bench/results.json. `make bench` runs it
-// after building the shipped binaries; see README.md, "Performance".
+// after building the shipped binaries.
 //
 // The four measurements:
 //

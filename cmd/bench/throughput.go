@@ -152,7 +152,7 @@ func tpSweep(ctx context.Context, st tpSetting, seed int) (tpRun, error) {
 		return tpRun{}, err
 	}
 	return tpRun{
-		wall: wall, stale: st.stale, cancelled: rep.Summary.Cancelled, failed: rep.Summary.Failed, results: len(rep.Results),
+		wall: wall, stale: st.stale, cancelled: rep.Summary[handshake.OutcomeCancelled], failed: rep.Summary[handshake.OutcomeFailed], results: len(rep.Results),
 		requests: es.Requests, throttled: es.Throttled, rate: client.Rate(),
 	}, nil
 }

@@ -60,66 +60,14 @@ func errorLine(err error) string {
 	return "janitor: " + msg
 }
 
-// override is a flag that sets a variable for one run: config.Load checks
-// its value by the variable's rule, and an error names the flag.
-type override struct {
-	flag, env string
-	value     string
-	set       bool
-}
-
-// register defines the flag on fs. An empty value is refused: leaving the
-// flag out is how to get the variable's value.
-func (o *override) register(fs *flag.FlagSet, usage string) {
-	fs.Func(o.flag, usage, func(v string) error {
-		if strings.TrimSpace(v) == "" {
-			return fmt.Errorf("empty value: give one, or leave -%s out to use %s", o.flag, o.env)
-		}
-		o.value, o.set = v, true
-		return nil
-	})
-}
-
-// loadConfig loads the configuration from getenv, with the overrides that
-// were set in place of their variables. A bad value is an exitUsage error
-// naming the variable, or the flag that gave it.
-func loadConfig(getenv func(string) string, overrides ...*override) (config.Config, error) {
-	get := func(k string) string {
-		for _, o := range overrides {
-			if o.set && o.env == k {
-				return o.value
-			}
-		}
-		return getenv(k)
-	}
-	cfg, err := config.Load(get)
-	if err == nil {
-		return cfg, nil
-	}
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for i, e := range errs {
-		var se *config.SettingError
-		if !errors.As(e, &se) {
-			continue
-		}
-		for _, o := range overrides {
-			if o.set && o.env == se.Name {
-				named := *se
-				named.Name = "-" + o.flag
-				errs[i] = &named
-			}
-		}
-	}
-	return config.Config{}, &exitError{exitUsage, errors.Join(errs...)}
-}
-
-// requireCredentials resolves creds once, before any API call: a CLI with
+// requireCredentials resolves the credentials-go default chain once, before any API call: a CLI with
 // no credentials is a configuration error (exitUsage), not an invitation
 // failed per call.
-func requireCredentials(ctx context.Context, creds resourcemanager.CredentialsProvider) error {
+func requireCredentials(ctx context.Context) error {
+	creds, err := resourcemanager.DefaultCredentials()
+	if err != nil {
+		return err
+	}
 	if _, err := creds.Credentials(ctx); err != nil {
 		if ctx.Err() != nil {
 			return err

@@ -9,13 +9,18 @@ import (
 	"io"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/rs/zerolog"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/startup"
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
 // cmdInvoke runs the AWS or FC handler in this process on an event file, so
 // an operator can see what a payload does before sending it to the queue.
+// The handler is built as the function builds it (startup.New).
 func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor invoke", flag.ContinueOnError)
 	platform := fs.String("platform", "aws", "which function's handler: aws or fc")
@@ -38,27 +43,24 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
+	if *platform != logging.PlatformAWS || getenv(config.EnvCredentialsSecretID) == "" {
+		// The default chain, as the function's: resolved before any call.
+		if err := requireCredentials(ctx); err != nil {
+			return err
+		}
 	}
-	creds, err := resourcemanager.DefaultCredentials()
+	h, err := startup.New(ctx, startup.Options{Platform: *platform, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
+		return lf.logger(stderr, level, getenv)
+	}})
 	if err != nil {
-		return err
-	}
-	if err := requireCredentials(ctx, creds); err != nil {
-		return err
-	}
-	h, err := handler.New(*platform, cfg, lf.logger(stderr, cfg.LogLevel, getenv), creds)
-	if err != nil {
-		return err
+		return startupError(err)
 	}
 	resp, err := invokeHandler(ctx, h, payload)
 	if perr := printJSON(stdout, resp, err); perr != nil {
 		return perr
 	}
 	redeliver := 0
-	if sqs, ok := resp.(*handler.SQSResponse); ok {
+	if sqs, ok := resp.(*events.SQSEventResponse); ok {
 		redeliver = len(sqs.BatchItemFailures)
 	}
 	switch {
@@ -79,6 +81,15 @@ func invokeHandler(ctx context.Context, h *handler.Handler, payload []byte) (any
 		return h.FC(ctx, inv, payload)
 	}
 	return h.AWS(ctx, inv, payload)
+}
+
+// startupError is the exit of a command whose handler could not be built:
+// 2 for a refused configuration (a usage error), 1 for anything else.
+func startupError(err error) error {
+	if _, ok := errors.AsType[*config.SettingError](err); ok {
+		return &exitError{exitUsage, err}
+	}
+	return err
 }
 
 // printJSON prints what the platform would answer: the response, or the

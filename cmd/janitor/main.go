@@ -5,7 +5,7 @@
 // account (demo, which `make run` calls).
 //
 // Configuration comes from the same environment variables as the function
-// (see README.md). Logs go to stderr: readable on a terminal, JSON lines as
+// (config.Variables lists them). Logs go to stderr: readable on a terminal, JSON lines as
 // the functions write them when piped or with -log-format json. Results go
 // to stdout.
 package main
@@ -16,7 +16,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"syscall"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 )
 
 const usage = `usage: janitor <command> [flags]
@@ -27,6 +30,7 @@ commands:
   invoke    run the function's handler on an event file, in this process
   emulator  serve the Resource Manager emulator on 127.0.0.1
   demo      run every sample event against an in-process emulator (make run)
+  version   print the version of this build (also: janitor --version)
 
 Run 'janitor <command> -h' for a command's flags.
 `
@@ -68,6 +72,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdEmulator(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, args[1:], stdout, stderr, getenv)
+	case "version", "-version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "janitor: %s takes no arguments, got %q\n", args[0], args[1:])
+			return exitUsage
+		}
+		fmt.Fprintf(stdout, "janitor %s (%s %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

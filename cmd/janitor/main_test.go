@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
@@ -166,6 +168,23 @@ func TestCancelReportsEachOutcomeAndFailsOnlyOnFailed(t *testing.T) {
 	}
 }
 
+func TestVersionPrintsTheBuildsVersionBothWays(t *testing.T) {
+	want := "janitor " + version.String() + " ("
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr, func(string) string { return "" }); code != 0 {
+			t.Errorf("janitor %v: exit %d, stderr %q", args, code, stderr.String())
+		}
+		if got := stdout.String(); !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 {
+			t.Errorf("janitor %v printed %q, want one line starting %q", args, got, want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"version", "extra"}, &stdout, &stderr, func(string) string { return "" }); code != 2 || stdout.Len() != 0 {
+		t.Errorf("janitor version extra: exit %d, stdout %q; want exit 2 and nothing printed", code, stdout.String())
+	}
+}
+
 func TestBadUsageExitsTwoWithAMessage(t *testing.T) {
 	getenv := func(string) string { return "" }
 	for _, args := range [][]string{
@@ -214,6 +233,39 @@ func TestInvokeRunsTheHandlerOnAnEventFile(t *testing.T) {
 	}
 }
 
+// TestInvokeAWSBuildsTheHandlerAsTheLambdaDoes: `janitor invoke -platform
+// aws` logs the start-up configuration line and writes its summary line as
+// an EMF document, as the Lambda function does, and answers an SQS batch
+// with a partial batch response.
+func TestInvokeAWSBuildsTheHandlerAsTheLambdaDoes(t *testing.T) {
+	_, getenv := emulatorEnv(t, pending("h-Ab12Cd34Ef56Gh78", time.Hour))
+	var stdout, stderr bytes.Buffer
+	args := []string{"invoke", "-platform", "aws", "-event", "../../events/aws-sqs.json", "-log-format", "json"}
+	if code := run(context.Background(), args, &stdout, &stderr, getenv); code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	var resp map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil || resp["batchItemFailures"] == nil {
+		t.Errorf("stdout is not a partial batch response: %v\n%s", err, stdout.String())
+	}
+	var configLine, emfSummary bool
+	for line := range strings.Lines(stderr.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %v: %s", err, line)
+		}
+		switch m["message"] {
+		case "configuration":
+			configLine = m["platform"] == "aws"
+		case logging.MessageSummary:
+			_, emfSummary = m["_aws"]
+		}
+	}
+	if !configLine || !emfSummary {
+		t.Errorf("configuration line %v, EMF summary line %v; want both; stderr:\n%s", configLine, emfSummary, stderr.String())
+	}
+}
+
 func TestEmulatorCommandServesTheSeedAndPrintsItsEndpoint(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -241,8 +293,8 @@ func TestEmulatorCommandServesTheSeedAndPrintsItsEndpoint(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Summary.DryRun != 3 { // the three stale Pending invitations of events/emulator/seed.json, not the fresh two
-		t.Errorf("dry run found %d stale invitations, want 3: %+v", r.Summary.DryRun, r.Results)
+	if r.Summary[handshake.OutcomeDryRun] != 3 { // the three stale Pending invitations of events/emulator/seed.json, not the fresh two
+		t.Errorf("dry run found %d stale invitations, want 3: %+v", r.Summary[handshake.OutcomeDryRun], r.Results)
 	}
 	cancel()
 	select {

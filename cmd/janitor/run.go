@@ -7,17 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
-	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
+	"github.com/rs/zerolog"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/startup"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
@@ -46,8 +46,12 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	var ef engineFlags
 	ef.register(fs)
 	olderThan := fs.String("older-than", "", "a Pending invitation older than this is stale: Go duration or whole days like 7d (default STALE_AFTER)")
-	maxN := &override{flag: "max", env: config.EnvMaxCancellations}
-	maxN.register(fs, "blast-radius guard: refuse a sweep that selects more than this; the rule of MAX_CANCELLATIONS (default MAX_CANCELLATIONS)")
+	maxN := -1 // not given: MAX_CANCELLATIONS
+	fs.Func("max", "blast-radius guard: refuse a sweep that selects more than this; 0 allows no real cancellation (default MAX_CANCELLATIONS)", func(v string) error {
+		n, err := parseMax(v)
+		maxN = n
+		return err
+	})
 	targetType := fs.String("target-type", "", "only invitations of this target type: Account or Email")
 	targetEntity := fs.String("target-entity", "", "only invitations whose target entity matches this glob, e.g. '*@example.com'")
 	var allow []string
@@ -64,14 +68,19 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := ef.check(); err != nil {
 		return err
 	}
-	sweep := &janitor.Sweep{TargetEntity: *targetEntity}
+	sweep := &janitor.Sweep{}
 	if *olderThan != "" {
 		d, err := config.ParseDuration(*olderThan)
-		if err != nil || d <= 0 {
-			return &exitError{exitUsage, fmt.Errorf("-older-than %s: want a positive Go duration like 72h or whole days like 7d", handshake.Quote(*olderThan, 40))}
+		if err != nil {
+			return &exitError{exitUsage, fmt.Errorf("-older-than: %w", err)}
 		}
 		sweep.OlderThan = d
 	}
+	g, err := janitor.ParseGlob(*targetEntity)
+	if err != nil {
+		return &exitError{exitUsage, fmt.Errorf("-target-entity: %w", err)}
+	}
+	sweep.TargetEntity = g
 	if len(allow) > 0 {
 		p, err := targetpolicy.Parse(strings.Join(allow, ","))
 		if err != nil {
@@ -80,7 +89,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if p.Empty() {
 			return &exitError{exitUsage, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
 		}
-		sweep.AllowedTargets = p.String()
+		sweep.AllowedTargets = p
 	}
 	if *targetType != "" {
 		tt, err := handshake.ParseTargetType(*targetType)
@@ -89,12 +98,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		sweep.TargetType = tt
 	}
-	if *targetEntity != "" {
-		if _, err := path.Match(*targetEntity, ""); err != nil {
-			return &exitError{exitUsage, fmt.Errorf("-target-entity %s is not a valid glob (*, ?, [a-z], \\ escapes): %w", handshake.Quote(*targetEntity, 80), err)}
-		}
-	}
-	return runJob(ctx, janitor.Job{Sweep: sweep, DryRun: ef.dryRun}, "sweep", ef, stdout, stderr, getenv, maxN)
+	return runJob(ctx, janitor.Job{Sweep: sweep, DryRun: ef.dryRun}, "sweep", ef, maxN, stdout, stderr, getenv)
 }
 
 func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -116,27 +120,33 @@ func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return err
 	}
 	job := janitor.Job{Items: []janitor.Item{{Key: "command-line", IDs: fs.Args()}}, DryRun: ef.dryRun}
-	return runJob(ctx, job, "cancel", ef, stdout, stderr, getenv)
+	return runJob(ctx, job, "cancel", ef, -1, stdout, stderr, getenv)
 }
 
-// runJob builds the engine from the environment (and the flags that
-// override it), runs job, and prints the Report. It fails when any result
-// failed or the engine refused the job; see the exit codes.
-func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, stdout, stderr io.Writer, getenv func(string) string, overrides ...*override) error {
-	cfg, err := loadConfig(getenv, overrides...)
+// parseMax reads -max as MAX_CANCELLATIONS is read: a whole number, 0 or
+// more (config.ParseMaxCancellations).
+func parseMax(v string) (int, error) {
+	n, err := config.ParseMaxCancellations(v)
 	if err != nil {
+		return -1, errors.New(config.WantMaxCancellations)
+	}
+	return n, nil
+}
+
+// runJob builds the engine from the environment, runs job, and prints the
+// Report. It fails when any result failed or the engine refused the job.
+func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, maxN int, stdout, stderr io.Writer, getenv func(string) string) error {
+	if err := requireCredentials(ctx); err != nil {
 		return err
 	}
-	creds, err := resourcemanager.DefaultCredentials()
+	h, err := startup.New(ctx, startup.Options{Platform: logging.PlatformCLI, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
+		return ef.log.logger(stderr, level, getenv)
+	}})
 	if err != nil {
-		return err
+		return startupError(err)
 	}
-	if err := requireCredentials(ctx, creds); err != nil {
-		return err
-	}
-	h, err := handler.New(logging.PlatformCLI, cfg, ef.log.logger(stderr, cfg.LogLevel, getenv), creds)
-	if err != nil {
-		return err
+	if maxN >= 0 {
+		h.Engine.MaxCancellations = maxN
 	}
 	ctx = logging.WithInvocation(ctx, h.Logger, logging.Invocation{Platform: logging.PlatformCLI, Trigger: trig, ColdStart: true})
 	report, runErr := h.Engine.Run(ctx, job)
@@ -157,7 +167,7 @@ func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, s
 		return err
 	}
 	if report.Failed() {
-		return &exitError{exitFailed, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary.Failed)}
+		return &exitError{exitFailed, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary[handshake.OutcomeFailed])}
 	}
 	return nil
 }
@@ -188,9 +198,15 @@ func printReport(w io.Writer, r *janitor.Report, format string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	s := r.Summary
-	fmt.Fprintf(w, "\n%d invitation(s): %d cancelled, %d skipped, %d not found, %d invalid, %d dry run, %d failed\n",
-		len(r.Results), s.Cancelled, s.Skipped, s.NotFound, s.Invalid, s.DryRun, s.Failed)
+	fmt.Fprintf(w, "\n%d invitation(s):", len(r.Results))
+	for i, o := range handshake.Outcomes() {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "%s %d %s", sep, r.Summary[o], strings.ReplaceAll(string(o), "_", " "))
+	}
+	fmt.Fprintln(w)
 	for _, warn := range r.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
 	}
@@ -213,18 +229,12 @@ var reportColumns = []struct {
 	{"REQUEST ID", func(r janitor.Result) string { return r.APIRequestID }},
 }
 
-// cell is a table cell: "-" for nothing, and quoted when the value holds
-// white space, quotes or anything not printable ASCII (an invalid ID is
-// whatever the sender wrote; a tab would break the table, a control
-// character the terminal).
+// cell is a table cell: "-" for nothing, else the value as
+// handshake.Show shows it (an invalid ID is whatever the sender wrote; a
+// tab would break the table, a control character the terminal).
 func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c > '~' || c == '"' {
-			return strconv.Quote(s)
-		}
-	}
-	return s
+	return handshake.Show(s, 200)
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -161,19 +162,19 @@ func TestSampleEvents(t *testing.T) {
 		{file: "aws-sqs.json", trigger: "sqs", failures: []string{},
 			state: map[string]handshake.Status{ab: handshake.StatusCancelled, zx: handshake.StatusCancelled, mn: handshake.StatusCancelled, qr: handshake.StatusAccepted, sw: handshake.StatusPending}},
 		{file: "aws-scheduled-event.json", trigger: "scheduled-event",
-			summary:  &janitor.Summary{Cancelled: 3},
+			summary:  &janitor.Summary{handshake.OutcomeCancelled: 3},
 			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled},
 			state:    map[string]handshake.Status{ab: handshake.StatusCancelled, zx: handshake.StatusCancelled, sw: handshake.StatusCancelled, mn: handshake.StatusPending}},
 		{file: "aws-schedule-input.json", trigger: "direct",
-			summary:  &janitor.Summary{DryRun: 3},
+			summary:  &janitor.Summary{handshake.OutcomeDryRun: 3},
 			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeDryRun, zx: handshake.OutcomeDryRun, sw: handshake.OutcomeDryRun},
 			state:    map[string]handshake.Status{ab: handshake.StatusPending, zx: handshake.StatusPending, sw: handshake.StatusPending, mn: handshake.StatusPending}},
 		{file: "policy-sweep.json", trigger: "direct",
-			summary:  &janitor.Summary{Cancelled: 4},
+			summary:  &janitor.Summary{handshake.OutcomeCancelled: 4},
 			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled, outsider: handshake.OutcomeCancelled},
 			state:    map[string]handshake.Status{outsider: handshake.StatusCancelled, mn: handshake.StatusPending, fr: handshake.StatusPending}},
 		{file: "direct.json", trigger: "direct",
-			summary:  &janitor.Summary{NotFound: 1, Skipped: 1, Invalid: 1},
+			summary:  &janitor.Summary{handshake.OutcomeNotFound: 1, handshake.OutcomeSkipped: 1, handshake.OutcomeInvalid: 1},
 			outcomes: map[string]handshake.Outcome{missing: handshake.OutcomeNotFound, ca: handshake.OutcomeSkipped, injection: handshake.OutcomeInvalid},
 			state:    map[string]handshake.Status{ca: handshake.StatusCancelled, ab: handshake.StatusPending}},
 	}
@@ -189,7 +190,7 @@ func TestSampleEvents(t *testing.T) {
 				}
 			} else {
 				r := report(t, body)
-				if r.Summary != *tt.summary {
+				if !maps.Equal(r.Summary, *tt.summary) {
 					t.Errorf("summary = %+v, want %+v", r.Summary, *tt.summary)
 				}
 				if got := testkit.Outcomes(r); len(got) != len(tt.outcomes) {
@@ -323,8 +324,9 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 	for _, id := range []string{"first", "second"} {
 		report(t, invoke(t, f, id, []byte(`{"handshakeId":"h-Ca9cE1lEd3aLr5dY"}`)))
 	}
-	if s := testkit.SummaryLine(t, f.FunctionLines, "first"); s[logging.FieldColdStart] != true {
-		t.Errorf("first invocation: cold_start = %v, want true", s[logging.FieldColdStart])
+	first := testkit.SummaryLine(t, f.FunctionLines, "first")
+	if first[logging.FieldColdStart] != true {
+		t.Errorf("first invocation: cold_start = %v, want true", first[logging.FieldColdStart])
 	}
 	if s := testkit.SummaryLine(t, f.FunctionLines, "second"); s[logging.FieldColdStart] != false {
 		t.Errorf("second invocation: cold_start = %v, want false", s[logging.FieldColdStart])
@@ -336,6 +338,7 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shutdown, config bool
+	var configVersion any
 	sc := bufio.NewScanner(strings.NewReader(f.Output()))
 	for sc.Scan() {
 		var m map[string]any
@@ -347,6 +350,7 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 			shutdown = m[logging.FieldPlatform] == logging.PlatformAWS
 		case "configuration":
 			config = m["endpoint"] == emuURL
+			configVersion = m[logging.FieldVersion]
 		}
 	}
 	if !shutdown {
@@ -354,6 +358,10 @@ func TestColdStartAndShutdownLines(t *testing.T) {
 	}
 	if !config {
 		t.Errorf("no start-up configuration line naming the endpoint in the function's output")
+	}
+	// The build's version, once at start-up and on every summary line.
+	if v, _ := configVersion.(string); v == "" || first[logging.FieldVersion] != v {
+		t.Errorf("version: %q on the configuration line, %v on the summary line; want the same, not empty", configVersion, first[logging.FieldVersion])
 	}
 	for _, secret := range []string{rmemu.TestAccessKeySecret} {
 		if strings.Contains(f.Output(), secret) {

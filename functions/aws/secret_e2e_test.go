@@ -79,14 +79,14 @@ func signedBy(emu *rmemu.Server, id string) []string {
 
 func TestAWarmInstanceReadsARotatedSecretAfterItsTTL(t *testing.T) {
 	f, emu, sm := rotationFunction(t, "1s")
-	if r := cancelOne(t, f, emu, "h-RotTtl0000000001"); r.Summary.Cancelled != 1 {
+	if r := cancelOne(t, f, emu, "h-RotTtl0000000001"); r.Summary[handshake.OutcomeCancelled] != 1 {
 		t.Fatalf("cold start, old key: %+v", r.Results)
 	}
 	// A rotation done right: the new key works before the old one goes.
 	emu.SetCredentials(map[string]rmemu.Credential{oldKeyID: oldKey, newKeyID: newKey})
 	sm.Set(secretID, secretValue(newKeyID, newKey.AccessKeySecret))
 	time.Sleep(1100 * time.Millisecond) // past the TTL
-	if r := cancelOne(t, f, emu, "h-RotTtl0000000002"); r.Summary.Cancelled != 1 {
+	if r := cancelOne(t, f, emu, "h-RotTtl0000000002"); r.Summary[handshake.OutcomeCancelled] != 1 {
 		t.Fatalf("warm, after the TTL: %+v", r.Results)
 	}
 	if got := signedBy(emu, "h-RotTtl0000000002"); len(got) != 1 || got[0] != newKeyID+" " {
@@ -102,7 +102,7 @@ func TestAWarmInstanceReadsARotatedSecretAfterItsTTL(t *testing.T) {
 
 func TestAWarmInstanceReadsARotatedSecretWhenTheOldKeyIsRejected(t *testing.T) {
 	f, emu, sm := rotationFunction(t, "1h")
-	if r := cancelOne(t, f, emu, "h-RotRej0000000001"); r.Summary.Cancelled != 1 {
+	if r := cancelOne(t, f, emu, "h-RotRej0000000001"); r.Summary[handshake.OutcomeCancelled] != 1 {
 		t.Fatalf("cold start, old key: %+v", r.Results)
 	}
 	// The old key deleted, the secret holds the new one; the TTL is far.
@@ -110,7 +110,7 @@ func TestAWarmInstanceReadsARotatedSecretWhenTheOldKeyIsRejected(t *testing.T) {
 	sm.Set(secretID, secretValue(newKeyID, newKey.AccessKeySecret))
 	time.Sleep(1100 * time.Millisecond) // the secret is read again on a rejection at most once a second
 	r := cancelOne(t, f, emu, "h-RotRej0000000002")
-	if r.Summary.Cancelled != 1 || r.Results[0].Attempts != 2 {
+	if r.Summary[handshake.OutcomeCancelled] != 1 || r.Results[0].Attempts != 2 {
 		t.Fatalf("warm, old key rejected: %+v; want cancelled after 2 attempts", r.Results)
 	}
 	want := []string{oldKeyID + " InvalidAccessKeyId.NotFound", newKeyID + " "}

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -137,6 +138,21 @@ func report(t *testing.T, resp fcruntime.Response) janitor.Report {
 // log lines and the SDK's own "FC Invoke Start/End" lines.
 func stdoutLines() []string { return testbin.CompleteLines(proc.Stdout()) }
 
+// startupVersion returns the version on the instance's start-up
+// configuration line.
+func startupVersion(t *testing.T) string {
+	t.Helper()
+	for _, line := range stdoutLines() {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "configuration" {
+			v, _ := m[logging.FieldVersion].(string)
+			return v
+		}
+	}
+	t.Fatal("no start-up configuration line in the function's output")
+	return ""
+}
+
 // wantSignedBy checks that every call naming each ID was signed by key,
 // with a matching security token when sts.
 func wantSignedBy(t *testing.T, key string, sts bool, ids ...string) {
@@ -173,25 +189,25 @@ func TestSampleEvents(t *testing.T) {
 		outcomes map[string]handshake.Outcome
 		state    map[string]handshake.Status
 	}{
-		{"fc-timer.json", "fc-timer", janitor.Summary{Cancelled: 1, Skipped: 1},
+		{"fc-timer.json", "fc-timer", janitor.Summary{handshake.OutcomeCancelled: 1, handshake.OutcomeSkipped: 1},
 			map[string]handshake.Outcome{zx: handshake.OutcomeCancelled, ex: handshake.OutcomeSkipped},
 			map[string]handshake.Status{zx: handshake.StatusCancelled, ab: handshake.StatusPending}},
-		{"fc-timer-sweep.json", "fc-timer", janitor.Summary{Cancelled: 3},
+		{"fc-timer-sweep.json", "fc-timer", janitor.Summary{handshake.OutcomeCancelled: 3},
 			map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled},
 			map[string]handshake.Status{ab: handshake.StatusCancelled, zx: handshake.StatusCancelled, sw: handshake.StatusCancelled, mn: handshake.StatusPending}},
-		{"fc-mns-queue.json", "mns-queue", janitor.Summary{Cancelled: 1},
+		{"fc-mns-queue.json", "mns-queue", janitor.Summary{handshake.OutcomeCancelled: 1},
 			map[string]handshake.Outcome{mn: handshake.OutcomeCancelled},
 			map[string]handshake.Status{mn: handshake.StatusCancelled}},
-		{"fc-mns-queue-batch.json", "mns-queue", janitor.Summary{Cancelled: 1, Skipped: 2},
+		{"fc-mns-queue-batch.json", "mns-queue", janitor.Summary{handshake.OutcomeCancelled: 1, handshake.OutcomeSkipped: 2},
 			map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, ex: handshake.OutcomeSkipped, ca: handshake.OutcomeSkipped},
 			map[string]handshake.Status{ab: handshake.StatusCancelled}},
-		{"fc-mns-topic.json", "mns-topic", janitor.Summary{Cancelled: 1, Skipped: 1},
+		{"fc-mns-topic.json", "mns-topic", janitor.Summary{handshake.OutcomeCancelled: 1, handshake.OutcomeSkipped: 1},
 			map[string]handshake.Outcome{zx: handshake.OutcomeCancelled, qr: handshake.OutcomeSkipped},
 			map[string]handshake.Status{zx: handshake.StatusCancelled, qr: handshake.StatusAccepted}},
-		{"policy-sweep.json", "direct", janitor.Summary{Cancelled: 4},
+		{"policy-sweep.json", "direct", janitor.Summary{handshake.OutcomeCancelled: 4},
 			map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled, outsider: handshake.OutcomeCancelled},
 			map[string]handshake.Status{outsider: handshake.StatusCancelled, mn: handshake.StatusPending, fr: handshake.StatusPending}},
-		{"direct.json", "direct", janitor.Summary{NotFound: 1, Skipped: 1, Invalid: 1},
+		{"direct.json", "direct", janitor.Summary{handshake.OutcomeNotFound: 1, handshake.OutcomeSkipped: 1, handshake.OutcomeInvalid: 1},
 			map[string]handshake.Outcome{missing: handshake.OutcomeNotFound, ca: handshake.OutcomeSkipped, injection: handshake.OutcomeInvalid},
 			map[string]handshake.Status{ca: handshake.StatusCancelled}},
 	}
@@ -202,7 +218,7 @@ func TestSampleEvents(t *testing.T) {
 			requestID := testkit.RequestID("sample-" + strings.TrimSuffix(tt.file, ".json"))
 			resp := invoke(t, testkit.ReadEvent(t, tt.file), fcruntime.InvokeOptions{RequestID: requestID, Credentials: roleCreds})
 			r := report(t, resp)
-			if r.Summary != tt.summary {
+			if !maps.Equal(r.Summary, tt.summary) {
 				t.Errorf("summary = %+v, want %+v", r.Summary, tt.summary)
 			}
 			got := testkit.Outcomes(r)
@@ -298,6 +314,10 @@ func TestQueueBatchWithFailuresIsAnErrorNamingMessagesAndIDs(t *testing.T) {
 	s := testkit.SummaryLine(t, stdoutLines, rid)
 	if s["cancelled"] != 1.0 || s["failed"] != 1.0 || s["invalid"] != 1.0 {
 		t.Errorf("summary line %v: want cancelled 1, failed 1, invalid 1", s)
+	}
+	// The build's version, on the summary line as on the start-up line.
+	if v, _ := s[logging.FieldVersion].(string); v == "" || v != startupVersion(t) {
+		t.Errorf("summary line version = %v, start-up line's %q: want the same, not empty", s[logging.FieldVersion], startupVersion(t))
 	}
 
 	// Redelivered once the fault is gone, the batch succeeds: the cancelled

@@ -1,8 +1,8 @@
 // Command main is handshake-janitor on Alibaba Cloud Function Compute 3.0
-// (go1 runtime). It builds the configuration, the logger and the API client
-// once per instance and hands every event to pkg/handler, with the
-// invocation's own role credentials from fccontext: they rotate, so they are
-// passed per invocation and never kept.
+// (go1 runtime). It builds its handler once per instance (internal/startup)
+// and hands every event to it, with the invocation's own role credentials
+// from fccontext: they rotate, so they are passed per invocation and never
+// kept.
 package main
 
 import (
@@ -13,14 +13,14 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/internal/startup"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
 func main() {
-	h, err := coldStart()
+	h, err := startup.New(context.Background(), startup.Options{Platform: logging.PlatformFC})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "handshake-janitor:", err)
 		os.Exit(1)
@@ -39,20 +39,4 @@ func main() {
 		}
 		return h.FC(ctx, inv, payload)
 	})
-}
-
-func coldStart() (*handler.Handler, error) {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	// The invocation's role credentials come first; the default chain is
-	// there for a function without a role (environment variables).
-	creds, err := resourcemanager.DefaultCredentials()
-	if err != nil {
-		return nil, err
-	}
-	logger := logging.New(os.Stdout, cfg.LogLevel)
-	logger.Info().Str(logging.FieldPlatform, logging.PlatformFC).Fields(cfg.Fields()).Msg("configuration")
-	return handler.New(logging.PlatformFC, cfg, logger, creds)
 }

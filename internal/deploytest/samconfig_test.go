@@ -105,8 +105,8 @@ func TestSamconfigHasADefaultAndADryRunEnvironmentThatDifferOnlyInDryRun(t *test
 			t.Errorf("the environments differ in more than DryRun: default %v, dryrun %v", d, r)
 		}
 	}
-	if !strings.Contains(readmeSection(t, "Deploy"), "sam deploy --config-env dryrun") {
-		t.Error("README's Deploy section does not say how a dry run starts (sam deploy --config-env dryrun)")
+	if !strings.Contains(string(readRoot(t, "docs/deploy-aws.md")), "sam deploy --config-env dryrun") {
+		t.Error("docs/deploy-aws.md does not say how a dry run starts (sam deploy --config-env dryrun)")
 	}
 }
 

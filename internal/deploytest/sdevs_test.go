@@ -16,7 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
-	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/trigger"
 )
@@ -339,8 +339,8 @@ func TestSYamlFunctionIsTheMakefilesFCBinary(t *testing.T) {
 			t.Errorf("%s memorySize = %v, want a number of MB >= 128", name, p["memorySize"])
 		}
 		timeout, ok := p["timeout"].(int)
-		if !ok || time.Duration(timeout)*time.Second < 6*config.DefaultAPITimeout {
-			t.Errorf("%s timeout = %v, want seconds >= 6 x API_TIMEOUT (%v)", name, p["timeout"], config.DefaultAPITimeout)
+		if !ok || time.Duration(timeout)*time.Second < 6*deadline.DefaultAPITimeout {
+			t.Errorf("%s timeout = %v, want seconds >= 6 x API_TIMEOUT (%v)", name, p["timeout"], deadline.DefaultAPITimeout)
 		}
 		// The role comes from the operator, not from the file.
 		if raw := str(r.RawProps["role"]); !strings.Contains(raw, "${") {
@@ -467,7 +467,8 @@ func TestSYamlTakesAccountFromSConfigAndDryRunAndScheduleFromTheEnvironment(t *t
 }
 
 // Each FC instance has its own API_QPS limiter: the function's concurrency
-// cap bounds the total call rate, which the README states.
+// cap bounds the total call rate, which the Function Compute walkthrough
+// states.
 func TestSYamlCapsConcurrencySoTheTotalAPIRateIsBounded(t *testing.T) {
 	s := parseSYaml(t, readRoot(t, "s.yaml"))
 	for name, r := range fc3Resources(t, s) {
@@ -481,8 +482,8 @@ func TestSYamlCapsConcurrencySoTheTotalAPIRateIsBounded(t *testing.T) {
 			t.Fatalf("%s API_QPS: %v", name, err)
 		}
 		total := fmt.Sprintf("%d x %g = %g calls per second", cap, qps, float64(cap)*qps)
-		if !strings.Contains(readmeSection(t, "Deploy"), total) {
-			t.Errorf("README's Deploy section does not state the FC total rate %q", total)
+		if !strings.Contains(string(readRoot(t, "docs/deploy-alibaba-cloud.md")), total) {
+			t.Errorf("docs/deploy-alibaba-cloud.md does not state the FC total rate %q", total)
 		}
 	}
 }

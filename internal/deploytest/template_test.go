@@ -37,6 +37,7 @@ const (
 	queueDLQID      = "CancellationDeadLetterQueue"
 	sweepDLQID      = "SweepDeadLetterQueue"
 	logGroupID      = "FunctionLogGroup"
+	ruleID          = "SweepRule"
 	secretParameter = "CredentialsSecretName"
 
 	scheduleParameter = "SweepSchedule"
@@ -56,7 +57,7 @@ const (
 //   - symbolic: the same template as plain JSON with every Ref kept as
 //     "ref:Name", to check which parameter feeds which setting, and to read
 //     the SAM event properties goformation's model does not cover (its
-//     SQSEvent has no FunctionResponseTypes, and it has no ScheduleV2).
+//     SQSEvent has no FunctionResponseTypes).
 //     Fn::If becomes {"if": [condition, then, else]}, so that what an
 //     alarm notifies stays checkable whatever the parameters say.
 type samTemplate struct {
@@ -312,42 +313,109 @@ func TestTemplateQueueRedeliversFailedRecordsAndDeadLettersThem(t *testing.T) {
 	}
 }
 
+// resourcesOfType returns the symbolic resources of one type, by logical ID.
+func (st samTemplate) resourcesOfType(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for name, r := range st.symbolic.Resources {
+		if r.Type == typ {
+			out[name] = r.Properties
+		}
+	}
+	return out
+}
+
+// The sweep is an EventBridge rule (not a SAM ScheduleV2 event: SAR does
+// not support AWS::Scheduler::Schedule), whose target is the function,
+// with retries, its own dead-letter queue, and the two resource policies
+// that let EventBridge invoke the function and write that queue, for this
+// rule only.
 func TestTemplateScheduleSweepsWithRetriesAndItsOwnDeadLetterQueue(t *testing.T) {
 	st := parseTemplate(t)
-	schedules := st.events(t, "ScheduleV2")
-	if len(schedules) != 1 {
-		t.Fatalf("function has %d ScheduleV2 events, want 1", len(schedules))
+	if evs := st.events(t, "ScheduleV2"); len(evs) != 0 {
+		t.Errorf("function has ScheduleV2 events %v: AWS::Scheduler::Schedule is not on SAR's supported list; the sweep is %s", keys(evs), ruleID)
 	}
-	for name, ev := range schedules {
-		if got := ev["ScheduleExpression"]; got != "ref:"+scheduleParameter {
-			t.Errorf("%s ScheduleExpression = %v, want the %s parameter", name, got, scheduleParameter)
+	rules := st.resourcesOfType("AWS::Events::Rule")
+	if len(rules) != 1 || rules[ruleID] == nil {
+		t.Fatalf("AWS::Events::Rule resources %v, want one, %s", keys(rules), ruleID)
+	}
+	rule := rules[ruleID]
+	if got := rule["ScheduleExpression"]; got != "ref:"+scheduleParameter {
+		t.Errorf("%s ScheduleExpression = %v, want the %s parameter", ruleID, got, scheduleParameter)
+	}
+	if d := st.parameterDefault(t, scheduleParameter); !strings.HasPrefix(d, "rate(") && !strings.HasPrefix(d, "cron(") {
+		t.Errorf("%s default %q is neither rate(...) nor cron(...)", scheduleParameter, d)
+	}
+	if got := rule["State"]; got != "ref:ScheduleState" {
+		t.Errorf("%s State = %v, want the ScheduleState parameter", ruleID, got)
+	}
+	targets, _ := rule["Targets"].([]any)
+	if len(targets) != 1 {
+		t.Fatalf("%s has %d targets, want 1 (the function)", ruleID, len(targets))
+	}
+	target := targets[0]
+	if got := lookup(target, "Arn"); got != "getatt:"+functionID+".Arn" {
+		t.Errorf("%s target Arn = %v, want %s's", ruleID, got, functionID)
+	}
+	if n := number(t, "RetryPolicy.MaximumRetryAttempts", lookup(target, "RetryPolicy", "MaximumRetryAttempts")); n < 1 || n > 185 {
+		t.Errorf("%s RetryPolicy.MaximumRetryAttempts = %v, want 1..185", ruleID, n)
+	}
+	if n := number(t, "RetryPolicy.MaximumEventAgeInSeconds", lookup(target, "RetryPolicy", "MaximumEventAgeInSeconds")); n < 60 || n > 86400 {
+		t.Errorf("%s RetryPolicy.MaximumEventAgeInSeconds = %v, want 60..86400", ruleID, n)
+	}
+	if got := lookup(target, "DeadLetterConfig", "Arn"); got != "getatt:"+sweepDLQID+".Arn" {
+		t.Errorf("%s DeadLetterConfig.Arn = %v, want its own queue %s", ruleID, got, sweepDLQID)
+	}
+	// No Input: the function gets the Scheduled Event envelope, whose
+	// empty detail asks for a sweep with the configured policy.
+	for _, k := range []string{"Input", "InputPath", "InputTransformer"} {
+		if v := lookup(target, k); v != nil {
+			t.Errorf("%s target has %s %v: the function must receive the Scheduled Event as it is", ruleID, k, v)
 		}
-		if d := st.parameterDefault(t, scheduleParameter); !strings.HasPrefix(d, "rate(") && !strings.HasPrefix(d, "cron(") {
-			t.Errorf("%s default %q is neither rate(...) nor cron(...)", scheduleParameter, d)
+	}
+	d, err := trigger.AWS(readRoot(t, filepath.Join("events", "aws-scheduled-event.json")))
+	if err != nil || d.Job.Sweep == nil || !reflect.DeepEqual(*d.Job.Sweep, janitor.Sweep{}) {
+		t.Errorf("events/aws-scheduled-event.json: trigger.AWS = %+v, %v; want a sweep with the configured policy", d, err)
+	}
+
+	// EventBridge may invoke the function, for this rule only.
+	var invokes int
+	for name, p := range st.resourcesOfType("AWS::Lambda::Permission") {
+		if p["Principal"] != "events.amazonaws.com" {
+			t.Errorf("permission %s lets %v invoke the function: only EventBridge needs to", name, p["Principal"])
+			continue
 		}
-		// UTC, as FC's timer: Scheduler's default when no time zone is set.
-		if tz, ok := ev["ScheduleExpressionTimezone"]; ok && tz != "UTC" {
-			t.Errorf("%s ScheduleExpressionTimezone = %v, want UTC (FC's timer is UTC)", name, tz)
+		invokes++
+		if p["Action"] != "lambda:InvokeFunction" || p["FunctionName"] != "getatt:"+functionID+".Arn" || p["SourceArn"] != "getatt:"+ruleID+".Arn" {
+			t.Errorf("permission %s = %v, want lambda:InvokeFunction on %s for SourceArn %s only", name, p, functionID, ruleID)
 		}
-		if n := number(t, name+".RetryPolicy.MaximumRetryAttempts", lookup(ev, "RetryPolicy", "MaximumRetryAttempts")); n < 1 || n > 185 {
-			t.Errorf("%s RetryPolicy.MaximumRetryAttempts = %v, want 1..185", name, n)
+	}
+	if invokes != 1 {
+		t.Errorf("%d permissions let EventBridge invoke the function, want 1", invokes)
+	}
+
+	// EventBridge may write the sweep dead-letter queue, for this rule only.
+	var writes int
+	for name, p := range st.resourcesOfType("AWS::SQS::QueuePolicy") {
+		queues, _ := p["Queues"].([]any)
+		if len(queues) != 1 || queues[0] != "ref:"+sweepDLQID {
+			t.Errorf("queue policy %s is on %v, want %s only", name, queues, sweepDLQID)
+			continue
 		}
-		if n := number(t, name+".RetryPolicy.MaximumEventAgeInSeconds", lookup(ev, "RetryPolicy", "MaximumEventAgeInSeconds")); n < 60 || n > 86400 {
-			t.Errorf("%s RetryPolicy.MaximumEventAgeInSeconds = %v, want 60..86400", name, n)
+		stmts, _ := lookup(p, "PolicyDocument", "Statement").([]any)
+		for _, s := range stmts {
+			writes++
+			ok := lookup(s, "Effect") == "Allow" &&
+				lookup(s, "Principal", "Service") == "events.amazonaws.com" &&
+				lookup(s, "Action") == "sqs:SendMessage" &&
+				lookup(s, "Resource") == "getatt:"+sweepDLQID+".Arn" &&
+				lookup(s, "Condition", "ArnEquals", "aws:SourceArn") == "getatt:"+ruleID+".Arn"
+			if !ok {
+				t.Errorf("queue policy %s statement %v: want EventBridge's sqs:SendMessage on %s for aws:SourceArn %s only", name, s, sweepDLQID, ruleID)
+			}
 		}
-		if got := lookup(ev, "DeadLetterConfig", "Arn"); got != "getatt:"+sweepDLQID+".Arn" {
-			t.Errorf("%s DeadLetterConfig.Arn = %v, want its own queue %s", name, got, sweepDLQID)
-		}
-		if _, err := st.GetSQSQueueWithName(sweepDLQID); err != nil {
-			t.Errorf("%s dead-letter queue: %v", name, err)
-		}
-		// The schedule's Input reaches the function verbatim: it must ask
-		// for a sweep with the configured policy.
-		input, _ := ev["Input"].(string)
-		d, err := trigger.AWS([]byte(input))
-		if err != nil || d.Job.Sweep == nil || *d.Job.Sweep != (janitor.Sweep{}) {
-			t.Errorf("%s Input = %q: trigger.AWS = %+v, %v; want a sweep with the configured policy", name, input, d, err)
-		}
+	}
+	if writes != 1 {
+		t.Errorf("%d queue policy statements on %s, want 1 (EventBridge's, for %s)", writes, sweepDLQID, ruleID)
 	}
 }
 
@@ -377,7 +445,7 @@ func TestTemplateAlarmsOnEveryDeadLetterQueue(t *testing.T) {
 	}
 }
 
-// The README's redrive command (aws sqs start-message-move-task) takes a
+// The AWS walkthrough's redrive command (aws sqs start-message-move-task) takes a
 // queue's ARN, not its URL: both dead-letter queues' ARNs are outputs.
 func TestTemplateOutputsQueueFunctionAndBothDeadLetterQueuesURLAndARN(t *testing.T) {
 	st := parseTemplate(t)
@@ -535,7 +603,8 @@ func formatStatements(s []statement) string {
 // secretsManagerCalls returns the Secrets Manager operations that the
 // Lambda function's code calls: the methods of *secretsmanager.Client taking
 // (context.Context, *XInput, ...) that appear as calls in a non-test Go file
-// under functions/aws.
+// under functions/aws or the packages its cold start is built from
+// (internal/startup, internal/alisecret).
 func secretsManagerCalls(t *testing.T) []string {
 	t.Helper()
 	ops := map[string]bool{}
@@ -552,8 +621,17 @@ func secretsManagerCalls(t *testing.T) []string {
 		t.Fatal("found no API methods on *secretsmanager.Client; the reflection above is wrong")
 	}
 	called := map[string]bool{}
-	root := filepath.Join(moduleRoot(t), "functions", "aws")
 	fset := token.NewFileSet()
+	for _, dir := range []string{"functions/aws", "internal/startup", "internal/alisecret"} {
+		scanCalls(t, fset, filepath.Join(moduleRoot(t), filepath.FromSlash(dir)), ops, called)
+	}
+	return keys(called)
+}
+
+// scanCalls adds to called every name of ops that a non-test Go file under
+// root calls as a method.
+func scanCalls(t *testing.T, fset *token.FileSet, root string, ops, called map[string]bool) {
+	t.Helper()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return err
@@ -573,9 +651,8 @@ func secretsManagerCalls(t *testing.T) []string {
 		return nil
 	})
 	if err != nil && !os.IsNotExist(err) {
-		t.Fatalf("scan functions/aws: %v", err)
+		t.Fatalf("scan %s: %v", root, err)
 	}
-	return keys(called)
 }
 
 func deref(s *string) string {
@@ -665,8 +742,14 @@ func TestTemplateAlarmsWhenRequestsWaitTooLong(t *testing.T) {
 
 func TestTemplateTagsEverythingItCreates(t *testing.T) {
 	st := parseTemplate(t)
-	// Types with no Tags property in CloudFormation.
-	untaggable := map[string]bool{"AWS::CloudWatch::Dashboard": true}
+	// Types with no Tags property in CloudFormation, and the rule, whose
+	// Tags goformation's model (which parses this template) does not know.
+	untaggable := map[string]bool{
+		"AWS::CloudWatch::Dashboard": true,
+		"AWS::Lambda::Permission":    true,
+		"AWS::SQS::QueuePolicy":      true,
+		"AWS::Events::Rule":          true,
+	}
 	for name, r := range st.symbolic.Resources {
 		if untaggable[r.Type] {
 			continue

@@ -1,18 +1,25 @@
 package emf
 
-// The metrics of the function's one "invocation summary" line: the outcome
-// counts, whether the blast-radius guard refused the job, and how long the
-// invocation took. Their names are the line's field names (README.md,
-// "Logs"), so the line needs no extra member for them.
-var SummaryMetrics = []Metric{
-	{Name: "cancelled", Unit: UnitCount},
-	{Name: "skipped", Unit: UnitCount},
-	{Name: "not_found", Unit: UnitCount},
-	{Name: "invalid", Unit: UnitCount},
-	{Name: "dry_run", Unit: UnitCount},
-	{Name: "failed", Unit: UnitCount},
-	{Name: "guard_refused", Unit: UnitCount},
-	{Name: "duration_ms", Unit: UnitMilliseconds},
+import (
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+)
+
+// SummaryMetrics are the metrics of the function's one "invocation
+// summary" line: the count of every outcome (handshake.Outcomes, in that
+// order), whether the blast-radius guard refused the job, and how long the
+// invocation took. Their names are the line's field names
+// (janitor.Engine.LogSummary), so the line needs no extra member for them.
+var SummaryMetrics = summaryMetrics()
+
+func summaryMetrics() []Metric {
+	var ms []Metric
+	for _, o := range handshake.Outcomes() {
+		ms = append(ms, Metric{Name: string(o), Unit: UnitCount})
+	}
+	return append(ms,
+		Metric{Name: logging.FieldGuardRefused, Unit: UnitCount},
+		Metric{Name: logging.FieldDurationMS, Unit: UnitMilliseconds})
 }
 
 // DimensionTrigger is the summary metrics' one dimension: the kind of event

@@ -1,8 +1,8 @@
 // Package reliability holds handshake-janitor's end-to-end reliability and
 // security tests; it has no code of its own. Each test runs the real engine,
 // handlers and API client over HTTP on 127.0.0.1 against the emulator
-// (pkg/rmemu) with faults injected, and asserts what README.md's
-// "Reliability" section promises (docs/RELIABILITY.md is its draft):
+// (pkg/rmemu) with faults injected, and asserts the engine's guarantees
+// (pkg/janitor's package comment, deadline.Budget):
 //
 //   - chaos_test.go: a 2,000-invitation run through throttling, 5xx answers,
 //     connections dropped after the cancel was applied, and latency: every

@@ -20,6 +20,7 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
@@ -262,4 +263,13 @@ func checkWire(t *testing.T, reqs []apiRequest) []string {
 		}
 	}
 	return ids
+}
+
+// summaryTotal is the number of Results s counts.
+func summaryTotal(s janitor.Summary) int {
+	total := 0
+	for _, n := range s {
+		total += n
+	}
+	return total
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -223,9 +225,9 @@ func TestHostileInputGetsAClearErrorOrInvalidAndNeverReachesTheAPI(t *testing.T)
 				t.Fatalf("unexpected error: %v", clip(err))
 			}
 			if c.platform == logging.PlatformAWS && len(c.wantRedeliver) > 0 {
-				r, ok := resp.(*handler.SQSResponse)
+				r, ok := resp.(*events.SQSEventResponse)
 				if !ok {
-					t.Fatalf("response %T, want *handler.SQSResponse", resp)
+					t.Fatalf("response %T, want *events.SQSEventResponse", resp)
 				}
 				var keys []string
 				for _, f := range r.BatchItemFailures {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -83,14 +85,14 @@ type queue struct {
 
 // invokeFunc runs one invocation on an SQS event: it returns the
 // function's answer and the invocation's ID.
-type invokeFunc func(invocationID string, payload []byte) (*handler.SQSResponse, error)
+type invokeFunc func(invocationID string, payload []byte) (*events.SQSEventResponse, error)
 
 // round delivers every visible message once.
 func (q *queue) round(t *testing.T, invoke invokeFunc) {
 	t.Helper()
 	type delivery struct {
 		msgs []*queueMessage
-		resp *handler.SQSResponse
+		resp *events.SQSEventResponse
 		err  error
 	}
 	var ds []*delivery
@@ -217,14 +219,14 @@ func TestRedeliveryLosesNothingAndCancelsNothingTwice(t *testing.T) {
 	rounds := 0
 	for ; len(q.visible) > 0 && rounds < maxReceiveCount; rounds++ {
 		emu.SetFaults(rmemu.Faults{ErrorRate: rates[min(rounds, len(rates)-1)], Latency: time.Millisecond})
-		q.round(t, func(id string, payload []byte) (*handler.SQSResponse, error) {
+		q.round(t, func(id string, payload []byte) (*events.SQSEventResponse, error) {
 			out, err := h.AWS(t.Context(), handler.Invocation{ID: id}, payload)
 			if err != nil {
 				return nil, err
 			}
-			resp, ok := out.(*handler.SQSResponse)
+			resp, ok := out.(*events.SQSEventResponse)
 			if !ok {
-				return nil, fmt.Errorf("AWS handler answered an SQS batch with %T, want *handler.SQSResponse", out)
+				return nil, fmt.Errorf("AWS handler answered an SQS batch with %T, want *events.SQSEventResponse", out)
 			}
 			return resp, nil
 		})

@@ -48,8 +48,8 @@ func Emulator(t testing.TB, opts rmemu.Options, seed ...handshake.Handshake) (*r
 }
 
 // Client is a real resourcemanager.Client for the emulator at url, fast so
-// that tests stay quick: Credentials, QPS 1000, 3 attempts and a 2 s timeout,
-// unless o sets them.
+// that tests stay quick: Credentials, QPS 1000 and 3 attempts, unless o sets
+// them. Its attempts take the API timeout of their call's deadline.Budget.
 func Client(t testing.TB, url string, o resourcemanager.Options) *resourcemanager.Client {
 	t.Helper()
 	o.Endpoint = url
@@ -61,9 +61,6 @@ func Client(t testing.TB, url string, o resourcemanager.Options) *resourcemanage
 	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 3
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 2 * time.Second
 	}
 	c, err := resourcemanager.New(o)
 	if err != nil {

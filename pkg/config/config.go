@@ -16,8 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 	"github.com/rs/zerolog"
 )
@@ -47,15 +50,15 @@ const (
 	EnvSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
 )
 
-// Defaults, used when a variable is unset or empty.
+// Defaults, used when a variable is unset or empty. The defaults of
+// RESOURCEMANAGER_ENDPOINT, API_QPS and API_TIMEOUT are those of the code
+// that uses them: resourcemanager.DefaultEndpoint, pacing.DefaultQPS and
+// deadline.DefaultAPITimeout.
 const (
-	DefaultEndpoint             = "https://resourcemanager.aliyuncs.com"
 	DefaultStaleAfter           = 168 * time.Hour
 	DefaultDryRun               = false
 	DefaultMaxCancellations     = 100
-	DefaultAPIQPS               = 10.0
 	DefaultAPIConcurrency       = 4
-	DefaultAPITimeout           = 5 * time.Second
 	DefaultLogLevel             = zerolog.InfoLevel
 	DefaultMetricsNamespace     = "HandshakeJanitor"
 	DefaultCredentialsSecretTTL = 5 * time.Minute
@@ -98,7 +101,7 @@ type Config struct {
 	// TargetPolicy returns it parsed. (A string keeps Config comparable.)
 	AllowedTargets string
 	// LogTargets logs and reports invitation targets as they are; false,
-	// e-mail addresses are redacted (targetpolicy.Redact).
+	// e-mail addresses are masked (targetpolicy.MaskTarget).
 	LogTargets bool
 }
 
@@ -115,13 +118,13 @@ func (c Config) TargetPolicy() (targetpolicy.Policy, error) {
 // Default returns the configuration of an empty environment.
 func Default() Config {
 	return Config{
-		Endpoint:             DefaultEndpoint,
+		Endpoint:             resourcemanager.DefaultEndpoint,
 		StaleAfter:           DefaultStaleAfter,
 		DryRun:               DefaultDryRun,
 		MaxCancellations:     DefaultMaxCancellations,
-		APIQPS:               DefaultAPIQPS,
+		APIQPS:               pacing.DefaultQPS,
 		APIConcurrency:       DefaultAPIConcurrency,
-		APITimeout:           DefaultAPITimeout,
+		APITimeout:           deadline.DefaultAPITimeout,
 		LogLevel:             DefaultLogLevel,
 		MetricsNamespace:     DefaultMetricsNamespace,
 		CredentialsSecretTTL: DefaultCredentialsSecretTTL,
@@ -130,9 +133,9 @@ func Default() Config {
 
 // What each setting accepts, as error lines say it.
 const (
-	wantStaleAfter  = "want a duration greater than zero: a Go duration like 72h or whole days like 7d"
+	wantStaleAfter  = acceptedDuration
 	wantDryRun      = "want true or false (also 1/0, yes/no)"
-	wantMaxCancel   = "want a whole number, 0 or more"
+	wantMaxCancel   = WantMaxCancellations
 	wantAPIQPS      = "want a number of calls per second greater than 0 and at most 1000, like 10 or 0.5"
 	wantConcurrency = "want a whole number from 1 to 64"
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
@@ -190,7 +193,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if v, ok := get(EnvStaleAfter); ok {
-		if d, err := ParseDuration(v); err != nil || d <= 0 {
+		if d, err := ParseDuration(v); err != nil {
 			bad(settingError(EnvStaleAfter, v, wantStaleAfter))
 		} else {
 			c.StaleAfter = d
@@ -204,7 +207,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if v, ok := get(EnvMaxCancellations); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+		if n, err := ParseMaxCancellations(v); err != nil {
 			bad(settingError(EnvMaxCancellations, v, wantMaxCancel))
 		} else {
 			c.MaxCancellations = n
@@ -226,7 +229,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if v, ok := get(EnvAPITimeout); ok {
-		if d, err := ParseDuration(v); err != nil || d <= 0 || d > MaxAPITimeout {
+		if d, err := ParseDuration(v); err != nil || d > MaxAPITimeout {
 			bad(settingError(EnvAPITimeout, v, wantAPITimeout))
 		} else {
 			c.APITimeout = d
@@ -284,6 +287,20 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// WantMaxCancellations says what MAX_CANCELLATIONS (and the CLI's -max)
+// accepts.
+const WantMaxCancellations = "want a whole number, 0 or more (0 allows no real cancellation)"
+
+// ParseMaxCancellations reads a blast-radius limit: a whole number, 0 or
+// more. Zero is a limit of its own, the narrowest: no real cancellation.
+func ParseMaxCancellations(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s: %s", handshake.Quote(s, maxQuoted), WantMaxCancellations)
+	}
+	return n, nil
+}
+
 // parseBool accepts true/false, 1/0 and yes/no in any case.
 func parseBool(s string) (bool, bool) {
 	switch strings.ToLower(s) {
@@ -318,42 +335,40 @@ func onlyAlnumOr(s, extra string) bool {
 	return true
 }
 
-// maxDays keeps a day count from overflowing time.Duration.
-const maxDays = int64(1<<63-1) / int64(24*time.Hour)
+// MaxDuration bounds every duration ParseDuration reads: 36500 days, a
+// century.
+const MaxDuration = 36500 * 24 * time.Hour
 
-// ParseDuration accepts a Go duration (time.ParseDuration: 72h, 90m, 1h30m)
-// or a whole number of days written Nd (7d, 30d). Whether zero or a negative
-// value makes sense is the caller's to decide.
+// acceptedDuration says, in errors, what ParseDuration reads.
+const acceptedDuration = "want a Go duration like 72h or whole days like 7d, greater than zero and at most 36500d"
+
+// ParseDuration is the one grammar of a duration an operator writes: a
+// setting (STALE_AFTER, API_TIMEOUT), a sweep payload's "olderThan", the
+// CLI's -older-than. It reads a Go duration (time.ParseDuration: 72h, 90m,
+// 1h30m) or a whole number of days written Nd (7d, 30d), with no sign,
+// greater than zero and at most MaxDuration. The error quotes s, bounded,
+// and says what is accepted.
 func ParseDuration(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok && isInteger(n) {
-		days, err := strconv.ParseInt(n, 10, 64)
-		if err == nil && -maxDays <= days && days <= maxDays {
-			return time.Duration(days) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil {
-		return d, nil
-	}
-	return 0, fmt.Errorf("invalid duration %s: want a Go duration like 72h or whole days like 7d", handshake.Quote(s, maxQuoted))
-}
-
-// isInteger reports whether s is an optional sign and one or more digits.
-func isInteger(s string) bool {
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		s = s[1:]
-	}
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
+	var d time.Duration
+	ok := false
+	if s != "" && s[0] != '-' && s[0] != '+' {
+		if n, isDays := strings.CutSuffix(s, "d"); isDays {
+			if days, err := strconv.ParseUint(n, 10, 32); err == nil && days <= uint64(MaxDuration/(24*time.Hour)) {
+				d, ok = time.Duration(days)*24*time.Hour, true
+			}
+		} else if v, err := time.ParseDuration(s); err == nil {
+			d, ok = v, true
 		}
 	}
-	return true
+	if !ok || d <= 0 || d > MaxDuration {
+		return 0, fmt.Errorf("invalid duration %s: %s", handshake.Quote(s, maxQuoted), acceptedDuration)
+	}
+	return d, nil
 }
 
 // FormatDuration writes d as ParseDuration reads it: whole days as Nd,
-// anything else in Go syntax.
+// anything else in Go syntax. ParseDuration reads it back when d is one it
+// accepts (greater than zero, at most MaxDuration).
 func FormatDuration(d time.Duration) string {
 	const day = 24 * time.Hour
 	if d != 0 && d%day == 0 {
@@ -395,7 +410,7 @@ func (c Config) allowedTargetsShown() string {
 	if err != nil {
 		return "(invalid)"
 	}
-	return p.Redacted()
+	return p.Masked()
 }
 
 // String returns the effective configuration on one line, key=value pairs

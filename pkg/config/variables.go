@@ -2,8 +2,12 @@ package config
 
 import (
 	"slices"
+	"strconv"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
 // Variable describes one environment variable the project reads.
@@ -39,19 +43,19 @@ var (
 // README's table lists them. Deploy-descriptor tests check template.yaml and
 // s.yaml against it both ways. Treat it as read-only.
 var Variables = []Variable{
-	{Name: EnvEndpoint, Default: DefaultEndpoint, Platforms: everywhere,
+	{Name: EnvEndpoint, Default: resourcemanager.DefaultEndpoint, Platforms: everywhere,
 		Description: "Resource Manager API endpoint: a host, or a URL with no path; http:// only for a loopback host (the emulator)."},
 	{Name: EnvStaleAfter, Default: "168h", Platforms: everywhere,
 		Description: "Sweep: a Pending invitation older than this is stale; a Go duration like 72h or whole days like 7d."},
 	{Name: EnvDryRun, Default: "false", Platforms: everywhere,
 		Description: "Report what would be cancelled and cancel nothing; true/false, 1/0 or yes/no."},
 	{Name: EnvMaxCancellations, Default: "100", Platforms: everywhere,
-		Description: "Blast-radius guard: a real sweep that selects more invitations than this cancels none and fails; 0 or more."},
-	{Name: EnvAPIQPS, Default: "10", Platforms: everywhere,
+		Description: "Blast-radius guard: a real sweep that selects more invitations than this cancels none and fails; 0 or more, where 0 allows no real cancellation at all."},
+	{Name: EnvAPIQPS, Default: strconv.Itoa(pacing.DefaultQPS), Platforms: everywhere,
 		Description: "Client-side rate limit, API calls per second; more than 0, at most 1000."},
 	{Name: EnvAPIConcurrency, Default: "4", Platforms: everywhere,
 		Description: "API calls in flight at once; 1 to 64."},
-	{Name: EnvAPITimeout, Default: "5s", Platforms: everywhere,
+	{Name: EnvAPITimeout, Default: deadline.DefaultAPITimeout.String(), Platforms: everywhere,
 		Description: "Timeout of one HTTP attempt; more than 0, at most 60s."},
 	{Name: EnvLogLevel, Default: "info", Platforms: everywhere,
 		Description: "Lowest level logged: " + logging.LevelWords + "."},

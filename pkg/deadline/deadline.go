@@ -2,7 +2,9 @@
 // spends an invocation's time: when no new API attempt starts, when the
 // calls in flight are cut off, and when the function answers. The handler
 // builds a Budget for each invocation and puts it in the context; the engine
-// (pkg/janitor) and the API client (pkg/resourcemanager) consult it.
+// (pkg/janitor) and the API clients read it from the context, and nothing
+// else: the per-attempt API timeout has no other owner, so an attempt that
+// starts in time always ends before the cut-off.
 package deadline
 
 import (
@@ -10,9 +12,14 @@ import (
 	"time"
 )
 
-// MaxReserve bounds the reserve: the time kept, at the end of an
+// DefaultAPITimeout is T, the longest one API attempt may take, where
+// nothing else is said: the default of API_TIMEOUT, of a Budget built with no
+// API timeout, and of a call whose context carries no Budget (Of).
+const DefaultAPITimeout = 5 * time.Second
+
+// maxReserve bounds the reserve: the time kept, at the end of an
 // invocation, for cutting off the calls in flight and answering.
-const MaxReserve = time.Second
+const maxReserve = time.Second
 
 // A Budget is the time one invocation has. With D the invocation's
 // deadline, T the API timeout (API_TIMEOUT: the longest one attempt may
@@ -33,19 +40,21 @@ const MaxReserve = time.Second
 // error code Canceled. Without a deadline, only an interruption stops the
 // work.
 //
-// The zero Budget has no deadline and a zero API timeout.
+// The zero Budget has no deadline and T = DefaultAPITimeout.
 type Budget struct {
-	deadline   time.Time // zero: none
-	apiTimeout time.Duration
+	deadline   time.Time     // zero: none
+	apiTimeout time.Duration // zero: DefaultAPITimeout
 }
 
 // New returns the Budget of an invocation that must answer by deadline (the
-// zero time: no deadline) and whose API attempts take at most apiTimeout.
+// zero time: no deadline) and whose API attempts take at most apiTimeout
+// (zero or less: DefaultAPITimeout).
 func New(deadline time.Time, apiTimeout time.Duration) Budget {
 	return Budget{deadline: deadline, apiTimeout: max(apiTimeout, 0)}
 }
 
-// For returns the Budget of ctx's deadline, if it has one.
+// For returns the Budget of ctx's deadline, if it has one, with apiTimeout
+// as New takes it.
 func For(ctx context.Context, apiTimeout time.Duration) Budget {
 	dl, _ := ctx.Deadline()
 	return New(dl, apiTimeout)
@@ -54,11 +63,17 @@ func For(ctx context.Context, apiTimeout time.Duration) Budget {
 // Deadline returns the invocation's deadline, and whether it has one.
 func (b Budget) Deadline() (time.Time, bool) { return b.deadline, !b.deadline.IsZero() }
 
-// APITimeout is T: the longest one API attempt may take.
-func (b Budget) APITimeout() time.Duration { return b.apiTimeout }
+// APITimeout is T: the longest one API attempt may take. Every API client
+// bounds each attempt by it.
+func (b Budget) APITimeout() time.Duration {
+	if b.apiTimeout > 0 {
+		return b.apiTimeout
+	}
+	return DefaultAPITimeout
+}
 
-// Reserve is R: T, at most MaxReserve.
-func (b Budget) Reserve() time.Duration { return min(b.apiTimeout, MaxReserve) }
+// Reserve is R: T, at most 1 s (maxReserve).
+func (b Budget) Reserve() time.Duration { return min(b.APITimeout(), maxReserve) }
 
 // StartBy is the last moment a new API attempt may start, T + R before the
 // deadline; ok is false when there is no deadline.
@@ -66,7 +81,7 @@ func (b Budget) StartBy() (t time.Time, ok bool) {
 	if b.deadline.IsZero() {
 		return time.Time{}, false
 	}
-	return b.deadline.Add(-b.apiTimeout - b.Reserve()), true
+	return b.deadline.Add(-b.APITimeout() - b.Reserve()), true
 }
 
 // CanStart reports whether an API attempt may start at the moment at.
@@ -108,4 +123,14 @@ func NewContext(ctx context.Context, b Budget) context.Context {
 func FromContext(ctx context.Context) (Budget, bool) {
 	b, ok := ctx.Value(contextKey{}).(Budget)
 	return b, ok
+}
+
+// Of returns the Budget ctx carries or, when it carries none, the Budget of
+// ctx's deadline with DefaultAPITimeout. The engine and the API clients read
+// their Budget with it, so that both go by the same one.
+func Of(ctx context.Context) Budget {
+	if b, ok := FromContext(ctx); ok {
+		return b
+	}
+	return For(ctx, DefaultAPITimeout)
 }

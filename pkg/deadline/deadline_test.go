@@ -2,16 +2,9 @@ package deadline_test
 
 import (
 	"context"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/handshake-janitor/handshake-janitor/internal/testbin"
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 )
 
@@ -97,56 +90,35 @@ func TestBudgetTravelsInTheContext(t *testing.T) {
 	}
 }
 
-// TestReadmeStatesTheBudgetRulesInTheSameWords: the README's Outcomes
-// section repeats the rules of Budget's doc comment word for word, so the
-// two cannot drift apart.
-func TestReadmeStatesTheBudgetRulesInTheSameWords(t *testing.T) {
-	root, err := testbin.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := parser.ParseFile(token.NewFileSet(), "deadline.go", nil, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rules []string
-	for _, decl := range f.Decls {
-		if g, ok := decl.(*ast.GenDecl); ok && g.Tok == token.TYPE && g.Specs[0].(*ast.TypeSpec).Name.Name == "Budget" {
-			doc := g.Doc.Text()
-			// The three rules (a list) and the paragraph on interruption.
-			start := strings.Index(doc, "  - ")
-			end := strings.Index(doc, " Without a deadline")
-			if start < 0 || end < start {
-				t.Fatalf("Budget's doc comment has lost its rules:\n%s", doc)
-			}
-			for part := range strings.SplitSeq(doc[start:end], "  - ") {
-				for para := range strings.SplitSeq(part, "\n\n") {
-					if words := normalize(para); words != "" {
-						rules = append(rules, words)
-					}
-				}
-			}
+func TestBudgetWithoutAnAPITimeoutTakesTheDefault(t *testing.T) {
+	for name, b := range map[string]deadline.Budget{
+		"zero Budget":      {},
+		"New with zero":    deadline.New(d0, 0),
+		"New with minus 1": deadline.New(d0, -time.Second),
+		"For with zero":    deadline.For(context.Background(), 0),
+	} {
+		if got := b.APITimeout(); got != deadline.DefaultAPITimeout {
+			t.Errorf("%s: APITimeout = %v, want DefaultAPITimeout %v", name, got, deadline.DefaultAPITimeout)
 		}
 	}
-	if len(rules) != 4 {
-		t.Fatalf("found %d rules in Budget's doc comment, want 3 and the interruption: %q", len(rules), rules)
-	}
-	text := normalize(string(readme))
-	for _, r := range rules {
-		if !strings.Contains(text, r) {
-			t.Errorf("README.md does not state this rule of deadline.Budget in the same words:\n%s", r)
-		}
+	// The rules go by the default too: an attempt started at StartBy ends
+	// by the cut-off.
+	b := deadline.New(d0, 0)
+	by, _ := b.StartBy()
+	cut, _ := b.CutOff()
+	if end := by.Add(b.APITimeout()); end.After(cut) {
+		t.Errorf("an attempt started at StartBy ends at %v, after the cut-off %v", end, cut)
 	}
 }
 
-// normalize reduces s to its words: Markdown's backticks and list marks and
-// line breaks do not count.
-func normalize(s string) string {
-	s = strings.ReplaceAll(s, "`", "")
-	s = strings.ReplaceAll(s, "\n  - ", " ")
-	return strings.Join(strings.Fields(s), " ")
+func TestOfReadsTheBudgetInTheContextElseTheDefault(t *testing.T) {
+	ctx, cancel := context.WithDeadline(context.Background(), d0)
+	defer cancel()
+	if got, want := deadline.Of(ctx), deadline.New(d0, deadline.DefaultAPITimeout); got != want {
+		t.Errorf("Of a context without a Budget = %+v, want %+v", got, want)
+	}
+	b := deadline.New(d0.Add(-time.Minute), 2*time.Second)
+	if got := deadline.Of(deadline.NewContext(ctx, b)); got != b {
+		t.Errorf("Of = %+v, want the Budget the context carries, %+v", got, b)
+	}
 }

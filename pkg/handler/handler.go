@@ -1,5 +1,5 @@
-// Package handler is the platform-neutral body of the handshake-janitor
-// function: it decodes a platform event with pkg/trigger, runs the Job with
+// Package handler is the body of the handshake-janitor function, with one
+// method per platform (AWS, FC): it decodes a platform event with pkg/trigger, runs the Job with
 // pkg/janitor under the invocation's logger and deadline, and shapes the
 // answer the platform expects (an SQS partial batch response, an error that
 // makes an FC trigger redeliver, or the Report). functions/aws and
@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
@@ -31,6 +32,9 @@ type Handler struct {
 	Platform string // logging.PlatformAWS, PlatformFC or PlatformCLI
 	Logger   zerolog.Logger
 	Engine   *janitor.Engine
+	// APITimeout is T of every invocation's deadline.Budget (API_TIMEOUT):
+	// the longest one API attempt may take. Zero: deadline.DefaultAPITimeout.
+	APITimeout time.Duration
 
 	invocations atomic.Int64 // cold_start is true only for the first
 }
@@ -44,7 +48,6 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 	client, err := resourcemanager.New(resourcemanager.Options{
 		Endpoint:    cfg.Endpoint,
 		Credentials: creds,
-		Timeout:     cfg.APITimeout,
 		QPS:         cfg.APIQPS,
 	})
 	if err != nil {
@@ -55,15 +58,15 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 		return nil, err
 	}
 	return &Handler{
-		Platform: platform,
-		Logger:   logger,
+		Platform:   platform,
+		Logger:     logger,
+		APITimeout: cfg.APITimeout,
 		Engine: &janitor.Engine{
 			API:              client,
 			Concurrency:      cfg.APIConcurrency,
 			MaxCancellations: cfg.MaxCancellations,
 			DryRun:           cfg.DryRun,
 			StaleAfter:       cfg.StaleAfter,
-			APITimeout:       cfg.APITimeout,
 			Now:              time.Now,
 			AllowedTargets:   allowed,
 			LogTargets:       cfg.LogTargets,
@@ -77,20 +80,8 @@ type Invocation struct {
 	Credentials *resourcemanager.Credentials // this invocation's own (FC), or nil
 }
 
-// BatchItemFailure names an SQS record to redeliver. It has the JSON shape of
-// aws-lambda-go's events.SQSBatchItemFailure.
-type BatchItemFailure struct {
-	ItemIdentifier string `json:"itemIdentifier"`
-}
-
-// SQSResponse is the partial batch response of an SQS invocation
-// (events.SQSEventResponse's shape).
-type SQSResponse struct {
-	BatchItemFailures []BatchItemFailure `json:"batchItemFailures"`
-}
-
 // AWS serves one Lambda invocation. For an SQS event it returns an
-// *SQSResponse listing every record to redeliver and a nil error (so the
+// *events.SQSEventResponse (a partial batch response) listing every record to redeliver and a nil error (so the
 // successful records are deleted); for anything else it returns the
 // *janitor.Report, with an error when any result is failed.
 func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any, error) {
@@ -102,14 +93,15 @@ func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any,
 	report, err := h.Engine.Run(ctx, decoded.Job)
 	if decoded.Trigger == trigger.SQS {
 		if err != nil {
-			// The whole batch goes back: a listing or guard error cannot
-			// happen for named IDs, but if it does, nothing is dropped.
+			// The whole batch goes back, nothing dropped: the guard at a
+			// limit of zero refuses named invitations (every record that
+			// named one is to be redelivered anyway).
 			return nil, err
 		}
-		resp := &SQSResponse{BatchItemFailures: []BatchItemFailure{}}
+		resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		for _, it := range report.Items {
 			if it.Redeliver {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, BatchItemFailure{ItemIdentifier: it.Key})
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: it.Key})
 			}
 		}
 		return resp, nil
@@ -151,7 +143,7 @@ func (h *Handler) begin(ctx context.Context, inv Invocation, trig string) contex
 	if trig == "" {
 		trig = "unknown"
 	}
-	ctx = deadline.NewContext(ctx, h.Engine.Budget(ctx))
+	ctx = deadline.NewContext(ctx, deadline.For(ctx, h.APITimeout))
 	return logging.WithInvocation(ctx, h.Logger, logging.Invocation{
 		Platform:     h.Platform,
 		InvocationID: inv.ID,
@@ -214,7 +206,7 @@ func (e *RedeliverError) Error() string {
 			b.WriteString(";")
 		}
 		b.WriteString(" ")
-		b.WriteString(safe(it.Key))
+		b.WriteString(handshake.Show(it.Key, shown))
 		if it.Err != nil {
 			b.WriteString(" (not decoded)")
 			continue
@@ -225,9 +217,9 @@ func (e *RedeliverError) Error() string {
 			if !ok || !r.Outcome.Redeliver() {
 				continue
 			}
-			s := safe(id) + " " + string(r.Outcome)
+			s := handshake.Show(id, shown) + " " + string(r.Outcome)
 			if r.ErrorCode != "" {
-				s += " " + safe(r.ErrorCode)
+				s += " " + handshake.Show(r.ErrorCode, shown)
 			}
 			ids = append(ids, s)
 		}
@@ -249,7 +241,7 @@ func (e *FailedError) Error() string {
 	var ids []string
 	for _, r := range e.Results {
 		if r.Outcome == handshake.OutcomeFailed {
-			ids = append(ids, safe(r.HandshakeID))
+			ids = append(ids, handshake.Show(r.HandshakeID, shown))
 		}
 	}
 	more := ""
@@ -257,23 +249,14 @@ func (e *FailedError) Error() string {
 		more = fmt.Sprintf(" and %d more", len(ids)-maxListed)
 		ids = ids[:maxListed]
 	}
-	s := e.Summary
-	return fmt.Sprintf("%d invitation(s) failed and should be retried: %s%s (cancelled %d, skipped %d, not_found %d, invalid %d, dry_run %d, failed %d)",
-		s.Failed, strings.Join(ids, ","), more, s.Cancelled, s.Skipped, s.NotFound, s.Invalid, s.DryRun, s.Failed)
+	counts := make([]string, 0, len(handshake.Outcomes()))
+	for _, o := range handshake.Outcomes() {
+		counts = append(counts, fmt.Sprintf("%s %d", o, e.Summary[o]))
+	}
+	return fmt.Sprintf("%d invitation(s) failed and should be retried: %s%s (%s)",
+		e.Summary[handshake.OutcomeFailed], strings.Join(ids, ","), more, strings.Join(counts, ", "))
 }
 
-// safe returns s as it is when it is a plain token (an ID, a message ID, an
-// error code), or quoted and cut when it is not: an invalid ID is whatever
-// the sender wrote, and an error message must not carry it raw.
-func safe(s string) string {
-	if len(s) == 0 || len(s) > 128 {
-		return handshake.Quote(s, 64)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:", c) >= 0) {
-			return handshake.Quote(s, 64)
-		}
-	}
-	return s
-}
+// shown bounds how much of an untrusted value (an invalid ID is whatever
+// the sender wrote) an error message shows.
+const shown = 64

@@ -1,6 +1,7 @@
 package handler_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
@@ -45,9 +47,8 @@ type env struct {
 type envOptions struct {
 	platform         string
 	emu              rmemu.Options
-	maxCancellations int
-	apiTimeout       time.Duration // the engine's, for the deadline budget
-	clientTimeout    time.Duration
+	maxCancellations int           // zero: config.DefaultMaxCancellations
+	apiTimeout       time.Duration // the handler's, T of the deadline budget
 }
 
 // newEnv builds a Handler as handler.New does, with a client tuned for
@@ -58,7 +59,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 	prov := &countingProvider{c: testkit.Credentials}
 	client := testkit.Client(t, hs.URL, resourcemanager.Options{
 		Credentials: prov,
-		Timeout:     o.clientTimeout, // zero: testkit's 2 s
 		MaxAttempts: 2,
 	})
 	logs := &testkit.LogBuffer{}
@@ -68,13 +68,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 		logs:     logs,
 		provider: prov,
 		h: &handler.Handler{
-			Platform: o.platform,
-			Logger:   logging.New(logs, zerolog.DebugLevel),
+			Platform:   o.platform,
+			Logger:     logging.New(logs, zerolog.DebugLevel),
+			APITimeout: o.apiTimeout,
 			Engine: &janitor.Engine{
 				API:              client,
 				Concurrency:      4,
-				MaxCancellations: o.maxCancellations,
-				APITimeout:       o.apiTimeout,
+				MaxCancellations: cmp.Or(o.maxCancellations, config.DefaultMaxCancellations),
 				Now:              time.Now,
 			},
 		},

@@ -8,7 +8,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -47,6 +49,10 @@ func invalidID(s string) error {
 	return fmt.Errorf("%w %s: want \"h-\" followed by 16 letters or digits", ErrInvalidID, Quote(s, 40))
 }
 
+// These three functions are how untrusted text (an ID as the sender wrote
+// it, a record's key, a payload, a setting) is shown: bounded, and quoted
+// wherever it is not encoded later.
+
 // Quote returns s as a Go-quoted string cut to at most max bytes of s, so
 // that hostile input (control characters, invalid UTF-8, megabytes) is safe
 // to put in an error or a log line.
@@ -54,11 +60,44 @@ func Quote(s string, max int) string {
 	if len(s) <= max {
 		return strconv.Quote(s)
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	return strconv.Quote(s[:runeCut(s, max)]) + fmt.Sprintf("... (%d bytes)", len(s))
+}
+
+// Cut returns s when it is at most max bytes long, else its first max
+// bytes (less any partial rune) and "...": for a field that is encoded
+// later (a JSON Result, a log line's field), where only the length needs a
+// bound.
+func Cut(s string, max int) string {
+	if len(s) <= max {
+		return s
 	}
-	return strconv.Quote(s[:cut]) + fmt.Sprintf("... (%d bytes)", len(s))
+	return s[:runeCut(s, max)] + "..."
+}
+
+// Show returns s as it is when it is a plain token of at most max bytes
+// (ASCII letters, digits and - _ . : @ * + / =, as IDs, message IDs, error
+// codes and redacted targets are), else Quote(s, max): for text that goes
+// into a message or a table as it is.
+func Show(s string, max int) string {
+	if s == "" || len(s) > max {
+		return Quote(s, max)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.:@*+/=", c) >= 0) {
+			return Quote(s, max)
+		}
+	}
+	return s
+}
+
+// runeCut returns the largest n <= max at which s may be cut without
+// splitting a rune (len(s) > max).
+func runeCut(s string, max int) int {
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return max
 }
 
 // Status is the state of an invitation as the API reports it.
@@ -72,10 +111,6 @@ const (
 	StatusDeclined  Status = "Declined"
 	StatusExpired   Status = "Expired"
 )
-
-// Final reports whether no further transition is possible from s: only a
-// Pending invitation can still be accepted, declined or cancelled.
-func (s Status) Final() bool { return s != StatusPending && s != "" }
 
 // TargetType is the kind of entity invited.
 type TargetType string
@@ -245,7 +280,8 @@ func (h *Handshake) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 // Outcome is what the janitor did with one invitation.
 type Outcome string
 
-// The six outcomes (README.md, "Outcomes").
+// The outcomes. Outcomes lists them; a new one is a constant here and an
+// entry there.
 const (
 	OutcomeCancelled Outcome = "cancelled" // the API cancelled it
 	OutcomeSkipped   Outcome = "skipped"   // 409 HandshakeStatusMismatch: already final
@@ -255,10 +291,30 @@ const (
 	OutcomeFailed    Outcome = "failed"    // not finished: the platform should redeliver
 )
 
-// Outcomes lists every outcome in report order.
-var Outcomes = []Outcome{OutcomeCancelled, OutcomeSkipped, OutcomeNotFound, OutcomeInvalid, OutcomeDryRun, OutcomeFailed}
+// Outcomes returns every outcome, in report order: the one list the
+// summary, its log line and metrics, and the CLI's report are built from.
+func Outcomes() []Outcome { return slices.Clone(outcomes[:]) }
+
+var outcomes = [...]Outcome{OutcomeCancelled, OutcomeSkipped, OutcomeNotFound, OutcomeInvalid, OutcomeDryRun, OutcomeFailed}
+
+// Known reports whether o is one of Outcomes.
+func (o Outcome) Known() bool { return slices.Contains(outcomes[:], o) }
 
 // Redeliver reports whether a queue record holding this outcome must go back
 // to the queue: failed ones so they are tried again, invalid ones so that the
 // queue's redrive policy dead-letters them instead of dropping them.
 func (o Outcome) Redeliver() bool { return o == OutcomeFailed || o == OutcomeInvalid }
+
+// RecordError is one listed invitation whose record could not be read (a
+// malformed time, say). A listing yields it as an error and goes on with
+// the next record: it spoils only itself.
+type RecordError struct {
+	HandshakeID string // as the record spells it (unbounded: quote it)
+	Err         error  // why it could not be read
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("listed invitation %s could not be read: %v", Quote(e.HandshakeID, 64), e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }

@@ -81,16 +81,6 @@ func TestQuoteBoundsAndEscapesHostileInput(t *testing.T) {
 	}
 }
 
-func TestStatusFinalOnlyForNonPending(t *testing.T) {
-	for s, want := range map[Status]bool{
-		StatusPending: false, StatusAccepted: true, StatusCancelled: true, StatusDeclined: true, StatusExpired: true,
-	} {
-		if s.Final() != want {
-			t.Errorf("%s.Final() = %v, want %v", s, !want, want)
-		}
-	}
-}
-
 func TestParseTargetType(t *testing.T) {
 	for in, want := range map[string]TargetType{"Account": TargetAccount, "email": TargetEmail, "EMAIL": TargetEmail} {
 		got, err := ParseTargetType(in)
@@ -178,13 +168,34 @@ func TestHandshakeRejectsATimeThatIsNotUTC(t *testing.T) {
 }
 
 func TestOutcomeRedeliverOnlyForFailedAndInvalid(t *testing.T) {
-	for _, o := range Outcomes {
+	for _, o := range Outcomes() {
 		want := o == OutcomeFailed || o == OutcomeInvalid
 		if o.Redeliver() != want {
 			t.Errorf("%s.Redeliver() = %v, want %v", o, !want, want)
 		}
 	}
-	if len(Outcomes) != 6 {
-		t.Fatalf("%d outcomes, the README's Outcomes table has 6", len(Outcomes))
+	if got := Outcomes(); len(got) != 6 || !got[0].Known() || Outcome("cancel").Known() {
+		t.Fatalf("Outcomes() = %q: want the six, each Known, and nothing else Known", got)
+	}
+}
+
+func TestCutAndShowBoundUntrustedText(t *testing.T) {
+	const max = 20
+	for _, tc := range []struct{ in, cut, show string }{
+		{"h-Ab12Cd34Ef56Gh78", "h-Ab12Cd34Ef56Gh78", "h-Ab12Cd34Ef56Gh78"},
+		{"j***@example.com", "j***@example.com", "j***@example.com"},
+		{"", "", `""`},
+		{"a b", "a b", `"a b"`},
+		{"tab\there", "tab\there", `"tab\there"`},
+		{"x;y", "x;y", `"x;y"`},
+		{"0123456789abcdefghijk", "0123456789abcdefghij...", `"0123456789abcdefghij"... (21 bytes)`},
+		{"ééééééééééé", "éééééééééé...", `"éééééééééé"... (22 bytes)`},
+	} {
+		if got := Cut(tc.in, max); got != tc.cut {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tc.in, max, got, tc.cut)
+		}
+		if got := Show(tc.in, max); got != tc.show {
+			t.Errorf("Show(%q, %d) = %q, want %q", tc.in, max, got, tc.show)
+		}
 	}
 }

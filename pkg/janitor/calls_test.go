@@ -1,15 +1,20 @@
 package janitor_test
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
@@ -19,12 +24,12 @@ func TestRunKeepsCallsInFlightWithinConcurrency(t *testing.T) {
 	const n, concurrency = 24, 3
 	seed, named := pendingSet(n)
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 20 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: concurrency}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: concurrency}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "k", IDs: named}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if rep.Summary.Cancelled != n {
+	if rep.Summary[handshake.OutcomeCancelled] != n {
 		t.Errorf("Summary = %+v, want %d cancelled", rep.Summary, n)
 	}
 	st := emu.Stats()
@@ -49,14 +54,14 @@ func TestRunStaysWithinTheClientRate(t *testing.T) {
 		named = append(named, testID(i))
 	}
 	emu, hs := emulator(t, rmemu.Options{}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{QPS: qps}), Concurrency: 8}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{QPS: qps}), Concurrency: 8}
 	start := time.Now()
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "k", IDs: named}}})
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if rep.Summary.Cancelled != n {
+	if rep.Summary[handshake.OutcomeCancelled] != n {
 		t.Fatalf("Summary = %+v, want %d cancelled", rep.Summary, n)
 	}
 	// Behavioural bounds of a token bucket (burst 1) at qps, with 10% slack:
@@ -96,10 +101,11 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	// cut off at 2s, Run answers by 2.5s: half a second of slack for a
 	// loaded machine): two or four finish, the rest never start.
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: 900 * time.Millisecond}}, seed...)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2, APITimeout: time.Second}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 2}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	ctx = withAPITimeout(ctx, time.Second)
 
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m1", IDs: named[:4]}, {Key: "m2", IDs: named[4:]}}})
 	returned := time.Now()
@@ -115,7 +121,7 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 	}
 	// 8 calls of 900ms, 2 at a time, need 3.6s: the deadline must leave
 	// some failed.
-	if rep.Summary.Failed == 0 {
+	if rep.Summary[handshake.OutcomeFailed] == 0 {
 		t.Errorf("Summary = %+v, want some failed at the deadline", rep.Summary)
 	}
 	for _, r := range rep.Results {
@@ -145,9 +151,10 @@ func TestRunReturnsBeforeTheDeadlineAndAccountsForEveryID(t *testing.T) {
 
 func TestRunStartsNothingWhenTheBudgetLeavesNoTimeForAnAttempt(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{}, invitation(testID(1), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), APITimeout: time.Hour}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	ctx = withAPITimeout(ctx, time.Hour)
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), "bad"}}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -185,13 +192,24 @@ func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T)
 	// calls are cut off at 2s and Run answers by 2.5s: half a second of
 	// slack, so that a loaded machine's scheduling delays do not make the
 	// test flaky.
-	e := &janitor.Engine{API: api, APITimeout: time.Second, Concurrency: 1}
+	e := &janitor.Engine{MaxCancellations: 1000, API: api, Concurrency: 1}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	ctx = withAPITimeout(ctx, time.Second)
+	var logs bytes.Buffer
+	ctx = logging.New(&logs, zerolog.InfoLevel).WithContext(ctx)
 	rep, _ := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), testID(2)}}}})
 	if now := time.Now(); !now.Before(deadline) {
 		t.Errorf("Run returned %v after the deadline", now.Sub(deadline))
+	}
+	// The stuck call is abandoned, and says so: in the Report, its
+	// Result and the summary line.
+	if rep.Abandoned != 1 || len(rep.Results) == 0 || !strings.HasPrefix(rep.Results[0].Error, "abandoned") {
+		t.Errorf("Abandoned = %d, first Result %+v; want 1 abandoned call, the first", rep.Abandoned, rep.Results)
+	}
+	if !strings.Contains(logs.String(), `"abandoned":1,`) {
+		t.Errorf("the summary line does not count the abandoned call:\n%s", logs.String())
 	}
 	for _, r := range rep.Results {
 		if r.Outcome != handshake.OutcomeFailed || r.ErrorCode != janitor.CodeDeadlineExceeded {
@@ -216,15 +234,13 @@ func cancelWhenInFlight(emu *rmemu.Server, cancel context.CancelFunc) {
 
 // runInterrupted runs a Job of two invitations on one worker, against an
 // emulator that answers after latency, and interrupts it once a call is in
-// flight. apiTimeout is the engine's (zero: the default); the client's
-// attempts may take 20 s.
+// flight. apiTimeout is the Budget's (zero: the default).
 func runInterrupted(t *testing.T, latency, apiTimeout time.Duration) (*rmemu.Server, janitor.Report) {
 	t.Helper()
 	emu, hs := emulator(t, rmemu.Options{Faults: rmemu.Faults{Latency: latency}},
 		invitation(testID(1), time.Hour), invitation(testID(2), time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{Timeout: 20 * time.Second}), Concurrency: 1,
-		APITimeout: apiTimeout}
-	ctx, cancel := context.WithCancel(context.Background())
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 1}
+	ctx, cancel := context.WithCancel(withAPITimeout(context.Background(), apiTimeout))
 	defer cancel()
 	go cancelWhenInFlight(emu, cancel)
 	rep, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1), testID(2)}}}})

@@ -11,8 +11,10 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
-// classify turns one CancelHandshake answer into a Result, as the README's
-// outcome table says.
+// classify turns one CancelHandshake answer into a Result: cancelled on
+// success, skipped on 409 HandshakeStatusMismatch, not_found on 404, invalid
+// when the service rejects the ID, failed otherwise (the package comment's
+// Outcomes).
 func classify(r Result, res resourcemanager.Result, err error) Result {
 	r.APIRequestID = res.RequestID
 	r.Attempts = res.Attempts
@@ -120,5 +122,5 @@ func shortError(err error, apiErr *resourcemanager.APIError) string {
 	if apiErr != nil && apiErr.Message != "" && apiErr.Code == resourcemanager.ErrorCode(err) {
 		s = apiErr.Code + ": " + apiErr.Message
 	}
-	return cut(s, 200)
+	return handshake.Cut(s, 200)
 }

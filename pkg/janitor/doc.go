@@ -7,8 +7,7 @@
 //
 // # Outcomes
 //
-// Every distinct ID of a Job gets one of the six outcomes of the README's
-// Outcomes table:
+// Every distinct ID of a Job gets one of the outcomes of handshake.Outcomes:
 // cancelled (Status from the response), skipped (409
 // HandshakeStatusMismatch: already final, so a redelivered message is
 // harmless), not_found (404), invalid (fails handshake.ParseID, or the
@@ -40,9 +39,18 @@
 //     dry_run with ErrorCode MaxCancellationsExceeded (they were not
 //     attempted, so not failed), and the Report carries a warning. A dry run
 //     is never refused; it warns that a real run would be.
+//   - MaxCancellations 0 (the zero Engine's too) allows no real
+//     cancellation: a real Job naming a valid invitation is refused the
+//     same way, and its records go back to their queue.
+//   - A listed record that cannot be read (a *handshake.RecordError) is
+//     named in a warning and left alone; the rest are swept.
+//   - A Job with a record not known to be on its first delivery
+//     (Item.Deliveries) and more than ListingPage invitations to cancel
+//     first lists the directory and skips, without a call, the ones it
+//     shows final.
 //   - "Older than" is strict: an invitation exactly OlderThan old is kept.
 //     Age counts from Engine.Now, never from a trigger's timestamp.
-//   - A skipped or not_found Result carries no Status: the 409 does not say
+//   - A skipped (by a 409) or not_found Result carries no Status: the 409 does not say
 //     which final status the invitation has, and a listed Pending is stale.
 //   - Time is spent as the invocation's deadline.Budget says (pkg/deadline
 //     states the rules): no call starts too close to the deadline, calls in

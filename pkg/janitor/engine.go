@@ -23,13 +23,12 @@ type API interface {
 
 var _ API = (*resourcemanager.Client)(nil)
 
-// Defaults for the zero fields of an Engine. They match the README's
-// configuration defaults.
+// Defaults for the zero fields of an Engine, the same as pkg/config's.
+// MaxCancellations has none: its zero is a setting
+// of its own, the narrowest (no real cancellation).
 const (
-	DefaultConcurrency      = 4
-	DefaultMaxCancellations = 100
-	DefaultStaleAfter       = 7 * 24 * time.Hour
-	DefaultAPITimeout       = resourcemanager.DefaultTimeout
+	DefaultConcurrency = 4
+	DefaultStaleAfter  = 7 * 24 * time.Hour
 )
 
 // Error codes the engine itself puts in Results.
@@ -58,17 +57,16 @@ type Engine struct {
 	// API client's rate limiter paces them further.
 	Concurrency int
 	// MaxCancellations is the blast-radius guard: a real sweep that selects
-	// more invitations than this cancels none and fails.
+	// more invitations than this cancels none and fails. Zero (also the
+	// zero Engine's) means no real cancellation at all: a real Job that
+	// would cancel any invitation, a sweep's or a named one, is refused
+	// the same way. A dry run is never refused.
 	MaxCancellations int
 	// DryRun reports what would be cancelled and cancels nothing.
 	DryRun bool
 	// StaleAfter is the sweep's default age: a Pending invitation created
 	// longer ago than this is stale.
 	StaleAfter time.Duration
-	// APITimeout is the API client's per-attempt timeout (API_TIMEOUT). A
-	// Run whose context carries no deadline.Budget builds one from it and
-	// the context's deadline.
-	APITimeout time.Duration
 	// Now is the clock sweeps measure age from; default time.Now.
 	Now func() time.Time
 	// AllowedTargets is the target policy (ALLOWED_TARGETS): a sweep also
@@ -76,7 +74,7 @@ type Engine struct {
 	// whatever its age. Empty: no target policy. A Sweep may replace it.
 	AllowedTargets targetpolicy.Policy
 	// LogTargets puts targets in Results and log lines as they are;
-	// false redacts e-mail addresses (targetpolicy.Redact).
+	// false masks e-mail addresses (targetpolicy.MaskTarget).
 	LogTargets bool
 	// DecorateSummary, when set, adds a platform's fields to the invocation
 	// summary line (see LogSummary): ctx is the invocation's (its
@@ -93,38 +91,32 @@ type Engine struct {
 // refused the sweep (*GuardError). Per-invitation failures are Results, not
 // errors: check Report.Failed. The Report is meaningful in every case.
 //
-// Run spends its time as the invocation's deadline.Budget says (the one ctx
-// carries, else one built from ctx's deadline and APITimeout), and passes
-// that Budget to the API client in the calls' context: every invitation not
-// finished in time is failed with error code DeadlineExceeded, or Canceled
-// when ctx was cancelled.
+// Run spends its time as the invocation's deadline.Budget says
+// (deadline.Of(ctx): the one ctx carries, else ctx's deadline with the
+// default API timeout), and passes that Budget to the API client in the
+// calls' context, so that the client's attempts take at most its API
+// timeout: every invitation not finished in time is failed with error code
+// DeadlineExceeded, or Canceled when ctx was cancelled.
 func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	start := time.Now()
 	dry := e.DryRun || job.DryRun
-	b, ok := deadline.FromContext(ctx)
-	if !ok {
-		b = e.Budget(ctx)
-		ctx = deadline.NewContext(ctx, b)
-	}
+	b := deadline.Of(ctx)
+	ctx = deadline.NewContext(ctx, b)
 
 	listCtx, cancelList := cutOffContext(ctx, b)
 	defer cancelList()
 	p, err := e.plan(listCtx, job, dry)
+	abandoned := 0
 	if err == nil {
-		e.cancelAll(ctx, p.entries, b)
+		e.skipFinished(listCtx, &p)
+		abandoned = e.cancelAll(ctx, p.entries)
 	}
 	rep := p.report()
-	rep.Mode, rep.DryRunMode, rep.Duration = job.mode(), dry, time.Since(start)
+	rep.Mode, rep.DryRunMode, rep.Abandoned, rep.Duration = job.mode(), dry, abandoned, time.Since(start)
 	logItems(ctx, rep.Items)
 	logResults(ctx, rep.Results)
 	e.LogSummary(ctx, rep, err)
 	return rep, err
-}
-
-// Budget is the deadline budget of an invocation whose context is ctx:
-// ctx's deadline, and APITimeout for the longest an attempt may take.
-func (e *Engine) Budget(ctx context.Context) deadline.Budget {
-	return deadline.For(ctx, e.apiTimeout())
 }
 
 // cutOffContext derives from parent the context whose deadline is the
@@ -144,13 +136,6 @@ func (e *Engine) concurrency() int {
 	return DefaultConcurrency
 }
 
-func (e *Engine) maxCancellations() int {
-	if e.MaxCancellations > 0 {
-		return e.MaxCancellations
-	}
-	return DefaultMaxCancellations
-}
-
 func (e *Engine) staleAfter() time.Duration {
 	if e.StaleAfter > 0 {
 		return e.StaleAfter
@@ -158,20 +143,13 @@ func (e *Engine) staleAfter() time.Duration {
 	return DefaultStaleAfter
 }
 
-func (e *Engine) apiTimeout() time.Duration {
-	if e.APITimeout > 0 {
-		return e.APITimeout
-	}
-	return DefaultAPITimeout
-}
-
 // showTarget is how a target appears in Results and log lines: as it is
-// with LOG_TARGETS=true, else an e-mail address redacted.
+// with LOG_TARGETS=true, else an e-mail address masked (targetpolicy.MaskTarget).
 func showTarget(entity string, logTargets bool) string {
 	if logTargets || entity == "" {
 		return entity
 	}
-	return targetpolicy.Redact(entity)
+	return targetpolicy.MaskTarget(entity)
 }
 
 func (e *Engine) now() time.Time {

@@ -34,7 +34,7 @@ func TestRunGivesEachInvitationItsOutcomeAndCallsOnlyForValidDistinctIDs(t *test
 		handshake.Handshake{HandshakeID: expired, Status: handshake.StatusPending,
 			CreateTime: epoch.Add(-20 * 24 * time.Hour), ExpireTime: epoch.Add(-6 * 24 * time.Hour)},
 	)
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
 	decodeErr := errors.New("record body is not JSON")
 	job := janitor.Job{Items: []janitor.Item{
 		{Key: "m1", IDs: []string{pending, invalid, cancelled}},
@@ -140,7 +140,7 @@ func TestRunReportsAPIFailuresWithTheirCode(t *testing.T) {
 	emu.FailNext(flaky, 1)  // one 503, then success on the retry
 	emu.FailAlways(broken)  // retries exhausted
 	emu.ThrottleNext(ok, 1) // throttled once, then success
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 2})}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 2})}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{flaky, broken, ok}}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -169,7 +169,7 @@ func TestRunReportsANonRetryableErrorOnceAndWithoutSecrets(t *testing.T) {
 		AccessKeyID: rmemu.TestAccessKeyID, AccessKeySecret: wrongSecret,
 	})})
 	ctx, logs := logged(t, logging.Invocation{Platform: logging.PlatformCLI, InvocationID: "inv-1", Trigger: "direct"})
-	rep, err := (&janitor.Engine{API: c}).Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{id}}}})
+	rep, err := (&janitor.Engine{MaxCancellations: 1000, API: c}).Run(ctx, janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{id}}}})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -194,7 +194,7 @@ func TestEngineRefusesBadSettings(t *testing.T) {
 	for _, e := range []*janitor.Engine{
 		{},
 		{API: stuckAPI{}, Concurrency: -1},
-		{API: stuckAPI{}, APITimeout: -time.Second},
+		{API: stuckAPI{}, StaleAfter: -time.Second},
 	} {
 		rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1)}}}})
 		if err == nil {

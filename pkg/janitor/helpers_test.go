@@ -3,6 +3,7 @@ package janitor_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -105,26 +107,14 @@ func ids(rs []janitor.Result) []string {
 // checkSummary verifies that the Summary counts the Results.
 func checkSummary(t *testing.T, rep janitor.Report) {
 	t.Helper()
-	var want janitor.Summary
+	want := janitor.Summary{}
 	for _, r := range rep.Results {
-		switch r.Outcome {
-		case handshake.OutcomeCancelled:
-			want.Cancelled++
-		case handshake.OutcomeSkipped:
-			want.Skipped++
-		case handshake.OutcomeNotFound:
-			want.NotFound++
-		case handshake.OutcomeInvalid:
-			want.Invalid++
-		case handshake.OutcomeDryRun:
-			want.DryRun++
-		case handshake.OutcomeFailed:
-			want.Failed++
-		default:
-			t.Errorf("%s: outcome %q is none of the six", r.HandshakeID, r.Outcome)
+		if !slices.Contains(handshake.Outcomes(), r.Outcome) {
+			t.Errorf("%s: outcome %q is none of handshake.Outcomes", r.HandshakeID, r.Outcome)
 		}
+		want[r.Outcome]++
 	}
-	if rep.Summary != want {
+	if !maps.Equal(rep.Summary, want) {
 		t.Errorf("Summary = %+v, want %+v (counted from Results)", rep.Summary, want)
 	}
 }
@@ -162,4 +152,10 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// withAPITimeout returns ctx carrying the Budget of its deadline with
+// apiTimeout (zero: the default).
+func withAPITimeout(ctx context.Context, apiTimeout time.Duration) context.Context {
+	return deadline.NewContext(ctx, deadline.For(ctx, apiTimeout))
 }

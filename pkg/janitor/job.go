@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
 // Item is one record of a trigger (an SQS or MNS message, say) and the
@@ -13,21 +14,33 @@ type Item struct {
 	Key string   // the record's identity for redelivery (e.g. an SQS messageId)
 	IDs []string // invitation IDs as the record spelled them
 	Err error    // set when the record could not be decoded; IDs are then ignored
+	// Deliveries is how many times the platform has delivered the record,
+	// this time included (SQS's ApproximateReceiveCount); 0 when it does
+	// not say. A record not known to be on its first delivery may name
+	// invitations already finished: see Run.
+	Deliveries int
 }
 
 // Sweep asks the engine to list the directory's invitations and cancel the
 // Pending ones that are stale or sent to a target the target policy does
-// not allow. Zero fields take the configured policy.
+// not allow. Zero fields take the configured policy. Its fields are typed
+// values an edge (a trigger, the CLI) parsed once; Run takes them as they
+// are.
 type Sweep struct {
-	OlderThan    time.Duration        // stale after this age; zero: Engine.StaleAfter
-	TargetType   handshake.TargetType // only this target type; empty: any
-	TargetEntity string               // only target entities matching this glob (path.Match); empty: any
+	// OlderThan is the age after which a Pending invitation is stale
+	// (config.ParseDuration reads it); zero: Engine.StaleAfter. Run refuses
+	// a negative one, which would select every invitation.
+	OlderThan time.Duration
+	// TargetType, when not empty, keeps the sweep to invitations of this
+	// target type (handshake.ParseTargetType reads it).
+	TargetType handshake.TargetType
+	// TargetEntity, when not zero, keeps the sweep to invitations whose
+	// target matches it (ParseGlob reads it).
+	TargetEntity Glob
 	// AllowedTargets, when not empty, replaces Engine.AllowedTargets for
-	// this sweep: target patterns separated by commas, as ALLOWED_TARGETS
-	// (targetpolicy.Parse). Every Pending invitation in scope whose target
-	// it does not allow is selected too, whatever its age. (Text, like
-	// TargetEntity, so that a Sweep stays comparable; Run validates it.)
-	AllowedTargets string
+	// this sweep: every Pending invitation in scope whose target it does
+	// not allow is selected too, whatever its age.
+	AllowedTargets targetpolicy.Policy
 }
 
 // Job is what one invocation asks the engine to do: cancel the invitations

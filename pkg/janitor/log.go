@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 )
@@ -14,6 +15,7 @@ import (
 const (
 	fieldItemKey   = "item_key"
 	fieldRedeliver = "redeliver"
+	fieldAbandoned = "abandoned" // summary line: calls that had not returned when Run had to answer
 )
 
 // level is how loudly a Result is logged: what needs a look is warned,
@@ -79,10 +81,12 @@ func logItems(ctx context.Context, items []ItemReport) {
 }
 
 // LogSummary writes the invocation summary line, the one line per
-// invocation that log-based metrics count: the six outcome counts,
-// guard_refused (1 when err is the guard's refusal), the duration (zero
-// when no Job ran), cold_start, the mode and the records, and err (the Job's
-// refusal, or an event that could not be decoded) when it is not nil. It is
+// invocation that log-based metrics count: the count of every outcome
+// (handshake.Outcomes, each under its own name), guard_refused (1 when err
+// is the guard's refusal), the duration (zero when no Job ran), cold_start,
+// the build's version, the mode and the records, the calls abandoned at the
+// hard stop when there were any (abandoned), and err (the Job's refusal, or
+// an event that could not be decoded) when it is not nil. It is
 // the only writer of that line: Run calls it, and so does an adapter that
 // refuses an event before the engine runs (with an empty Report). The line
 // is an error when err is set or a Result failed.
@@ -109,25 +113,25 @@ func (e *Engine) LogSummary(ctx context.Context, rep Report, err error) {
 		ev = ev.Str(zerolog.LevelFieldName, zerolog.LevelFieldMarshalFunc(lvl))
 	}
 	inv, _ := logging.InvocationFrom(ctx) // the zero Invocation outside one: not a cold start
-	s := rep.Summary
-	guardRefused := 0 // a number, like the counts: metrics are built from it
+	guardRefused := 0                     // a number, like the counts: metrics are built from it
 	if _, ok := errors.AsType[*GuardError](err); ok {
 		guardRefused = 1
 	}
-	ev = ev.Int("cancelled", s.Cancelled).
-		Int("skipped", s.Skipped).
-		Int("not_found", s.NotFound).
-		Int("invalid", s.Invalid).
-		Int("dry_run", s.DryRun).
-		Int("failed", s.Failed).
-		Int(logging.FieldGuardRefused, guardRefused).
+	for _, o := range handshake.Outcomes() {
+		ev = ev.Int(string(o), rep.Summary[o]) // each outcome's count, under its name
+	}
+	ev = ev.Int(logging.FieldGuardRefused, guardRefused).
 		Int64(logging.FieldDurationMS, rep.Duration.Milliseconds()).
-		Bool(logging.FieldColdStart, inv.ColdStart)
+		Bool(logging.FieldColdStart, inv.ColdStart).
+		Str(logging.FieldVersion, version.String())
 	if rep.Mode != "" {
 		ev = ev.Str("mode", rep.Mode).
 			Bool("dry_run_mode", rep.DryRunMode).
 			Int("records", len(rep.Items)).
 			Int("records_redeliver", len(rep.Redeliver()))
+	}
+	if rep.Abandoned > 0 {
+		ev = ev.Int(fieldAbandoned, rep.Abandoned)
 	}
 	if len(rep.Warnings) > 0 {
 		ev = ev.Strs("warnings", rep.Warnings)

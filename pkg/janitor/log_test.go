@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
+	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -19,7 +20,7 @@ import (
 func TestRunLogsOneLinePerResultAndASummary(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{}, invitation(testID(1), time.Hour), withStatus(invitation(testID(2), time.Hour), handshake.StatusCancelled))
 	emu.FailAlways(testID(3))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1})}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1})}
 	ctx, logs := logged(t, logging.Invocation{Platform: logging.PlatformAWS, InvocationID: "req-42", Trigger: "sqs", ColdStart: true})
 	_, err := e.Run(ctx, janitor.Job{Items: []janitor.Item{
 		{Key: "m1", IDs: []string{testID(1), testID(2), testID(3), "bad", testID(1)}},
@@ -93,11 +94,14 @@ func TestRunLogsOneLinePerResultAndASummary(t *testing.T) {
 	if summary[logging.FieldColdStart] != true {
 		t.Errorf("summary cold_start = %v, want true", summary[logging.FieldColdStart])
 	}
+	if summary[logging.FieldVersion] != version.String() {
+		t.Errorf("summary version = %v, want the build's, %q", summary[logging.FieldVersion], version.String())
+	}
 }
 
 func TestReportJSONHasTheContractShape(t *testing.T) {
 	rep := janitor.Report{
-		Summary: janitor.Summary{Cancelled: 1, Skipped: 2, NotFound: 3, Invalid: 4, DryRun: 5, Failed: 6},
+		Summary: janitor.Summary{handshake.OutcomeCancelled: 1, handshake.OutcomeSkipped: 2, handshake.OutcomeNotFound: 3, handshake.OutcomeInvalid: 4, handshake.OutcomeDryRun: 5, handshake.OutcomeFailed: 6},
 		Results: []janitor.Result{
 			{HandshakeID: testID(1), Outcome: handshake.OutcomeCancelled, Reason: janitor.ReasonNamed, APIRequestID: "R", Attempts: 1},
 			{HandshakeID: testID(2), Outcome: handshake.OutcomeDryRun, Reason: janitor.ReasonTargetNotAllowed, Status: handshake.StatusPending,
@@ -125,7 +129,7 @@ func TestReportJSONHasTheContractShape(t *testing.T) {
 func mustRun(t *testing.T) janitor.Report {
 	t.Helper()
 	_, hs := emulator(t, rmemu.Options{})
-	rep, err := (&janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}).Run(context.Background(), janitor.Job{})
+	rep, err := (&janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{})}).Run(context.Background(), janitor.Job{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,25 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
 // entry is one distinct invitation of a Job while the engine works on it.
 type entry struct {
-	id   handshake.ID // valid ID; empty when the input failed validation
-	res  Result
-	done bool
+	id      handshake.ID // valid ID; empty when the input failed validation
+	res     Result
+	done    bool
+	refused bool // the guard refused it: a record naming it goes back
 }
 
 // plan is what a Job resolves to before any cancellation: the distinct
 // invitations in order, and which records named which of them.
 type plan struct {
-	entries  []*entry
-	items    []ItemReport
-	itemIdx  [][]int // for items[i], the indexes in entries of its IDs
-	warnings []string
+	// mayRepeat: some record is not known to be on its first delivery.
+	mayRepeat bool
+	entries   []*entry
+	items     []ItemReport
+	itemIdx   [][]int // for items[i], the indexes in entries of its IDs
+	warnings  []string
 }
 
 // plan validates the Job and resolves it to distinct entries. Entries that
@@ -31,12 +33,13 @@ func (e *Engine) plan(ctx context.Context, job Job, dry bool) (plan, error) {
 	if e.API == nil {
 		return refuse(job, errors.New("janitor: Engine.API is nil"))
 	}
-	if e.Concurrency < 0 || e.MaxCancellations < 0 || e.StaleAfter < 0 || e.APITimeout < 0 {
-		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s, APITimeout %s): want zero (default) or more",
-			e.Concurrency, e.MaxCancellations, e.StaleAfter, e.APITimeout))
+	if e.Concurrency < 0 || e.MaxCancellations < 0 || e.StaleAfter < 0 {
+		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s): want zero (default) or more",
+			e.Concurrency, e.MaxCancellations, e.StaleAfter))
 	}
 	if job.Sweep == nil {
-		return planItems(job.Items, dry), nil
+		p := planItems(job.Items, dry)
+		return p, p.guardNamed(e.MaxCancellations, dry)
 	}
 	if len(job.Items) > 0 {
 		return refuse(job, errors.New("janitor: a Job either names invitations (Items) or asks for a sweep, not both"))
@@ -45,7 +48,7 @@ func (e *Engine) plan(ctx context.Context, job Job, dry bool) (plan, error) {
 	if err != nil {
 		return p, err
 	}
-	return p, p.guard(e.maxCancellations(), dry)
+	return p, p.guard(e.MaxCancellations, dry)
 }
 
 // refuse is the plan of a Job refused as a whole: every record goes back.
@@ -64,6 +67,9 @@ func planItems(items []Item, dry bool) plan {
 	var p plan
 	byRaw := make(map[string]int)
 	for _, it := range items {
+		if it.Err == nil && it.Deliveries != 1 {
+			p.mayRepeat = true
+		}
 		ir := ItemReport{Key: it.Key, Err: it.Err, Redeliver: it.Err != nil}
 		var idx []int
 		if it.Err == nil {
@@ -111,19 +117,7 @@ func newEntry(raw string, reason Reason, dry bool) *entry {
 // displayID bounds what an invalid input puts into a Result and a log line:
 // a record can hold megabytes where an ID belongs.
 func displayID(raw string) string {
-	return cut(raw, 64)
-}
-
-// cut returns s when it is at most n bytes long, else its first n bytes
-// (less any partial rune) and "...".
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
+	return handshake.Cut(raw, 64)
 }
 
 // guard is the blast-radius guard: a real sweep that selected more than
@@ -140,9 +134,38 @@ func (p *plan) guard(limit int, dry bool) error {
 		p.warnings = append(p.warnings, fmt.Sprintf("a real run would be refused: the sweep selected %d invitations, more than the limit of %d (MAX_CANCELLATIONS)", selected, limit))
 		return nil
 	}
-	// Refused: nothing was attempted, so the selected invitations are not
-	// failed; they are reported as what would have been cancelled, marked
-	// with the guard's code.
+	err := &GuardError{Selected: selected, Limit: limit}
+	p.refuseAll(err)
+	return err
+}
+
+// guardNamed is the guard of a Job that names invitations: the limit holds
+// for sweeps only, except a limit of zero, which means no real
+// cancellation at all. Then a real Job naming at least one valid
+// invitation cancels none: each is reported as the sweep guard reports
+// them, and every record that named one goes back to its queue.
+func (p *plan) guardNamed(limit int, dry bool) error {
+	if limit > 0 || dry {
+		return nil
+	}
+	named := 0
+	for _, en := range p.entries {
+		if !en.done {
+			named++
+		}
+	}
+	if named == 0 {
+		return nil
+	}
+	err := &GuardError{Selected: named, Limit: limit, Named: true}
+	p.refuseAll(err)
+	return err
+}
+
+// refuseAll marks every entry that would have been cancelled as refused by
+// the guard: not attempted, so not failed, but dry_run with the guard's
+// code. The Report carries err as a warning.
+func (p *plan) refuseAll(err *GuardError) {
 	for _, en := range p.entries {
 		if en.done {
 			continue
@@ -150,23 +173,22 @@ func (p *plan) guard(limit int, dry bool) error {
 		en.done = true
 		en.res.Outcome = handshake.OutcomeDryRun
 		en.res.ErrorCode = CodeMaxCancellationsExceeded
-		en.res.Error = fmt.Sprintf("not cancelled: the sweep selected %d invitations, more than the limit of %d", selected, limit)
+		en.res.Error = err.notCancelled()
+		en.refused = true
 	}
-	err := &GuardError{Selected: selected, Limit: limit}
 	p.warnings = append(p.warnings, err.Error())
-	return err
 }
 
 // report assembles the Report from the plan's entries.
 func (p plan) report() Report {
-	rep := Report{Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
+	rep := Report{Summary: Summary{}, Results: make([]Result, 0, len(p.entries)), Warnings: p.warnings}
 	for _, en := range p.entries {
 		rep.Results = append(rep.Results, en.res)
 		rep.Summary.add(en.res.Outcome)
 	}
 	for i, ir := range p.items {
 		for _, j := range p.itemIdx[i] {
-			if p.entries[j].res.Outcome.Redeliver() {
+			if p.entries[j].res.Outcome.Redeliver() || p.entries[j].refused {
 				ir.Redeliver = true
 			}
 		}

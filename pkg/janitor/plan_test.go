@@ -16,7 +16,7 @@ import (
 func TestRunCancelsAnIDNamedByThreeItemsOnce(t *testing.T) {
 	id := testID(7)
 	emu, hs := emulator(t, rmemu.Options{}, invitation(id, time.Hour))
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 4}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Concurrency: 4}
 	rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{
 		{Key: "a", IDs: []string{id}},
 		{Key: "b", IDs: []string{id, id}},
@@ -54,7 +54,7 @@ func TestRunDryRunCallsNoCancel(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			stale := invitation(testID(1), 10*24*time.Hour)
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, stale)
-			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), DryRun: tt.engineDry, Now: fixedClock}
+			e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), DryRun: tt.engineDry, Now: fixedClock}
 			job := janitor.Job{DryRun: tt.jobDry, Items: []janitor.Item{{Key: "k", IDs: []string{testID(1), testID(2), "nope"}}}}
 			want := map[string]handshake.Outcome{testID(1): handshake.OutcomeDryRun, testID(2): handshake.OutcomeDryRun, "nope": handshake.OutcomeInvalid}
 			if tt.sweep {
@@ -89,7 +89,7 @@ func TestRunDryRunCallsNoCancel(t *testing.T) {
 
 func TestRunRefusesAJobWithItemsAndASweep(t *testing.T) {
 	emu, hs := emulator(t, rmemu.Options{})
-	e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
+	e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{})}
 	rep, err := e.Run(context.Background(), janitor.Job{Sweep: &janitor.Sweep{}, Items: []janitor.Item{{Key: "m", IDs: []string{testID(1)}}}})
 	if err == nil {
 		t.Fatal("Run accepted a Job with both Items and a Sweep")

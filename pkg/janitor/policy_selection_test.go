@@ -100,9 +100,9 @@ func TestSelectionScopeComesBeforeThePolicy(t *testing.T) {
 			handshake.Handshake{Status: handshake.StatusPending, CreateTime: fresh, TargetType: handshake.TargetAccount, TargetEntity: "6543210987654321"}, ""},
 		{selection{targetType: handshake.TargetEmail, allowed: policy},
 			handshake.Handshake{Status: handshake.StatusPending, CreateTime: fresh, TargetType: handshake.TargetEmail, TargetEntity: "x@example.org"}, ReasonTargetNotAllowed},
-		{selection{targetEntity: "*@example.net", allowed: policy},
+		{selection{targetEntity: Glob{pattern: "*@example.net"}, allowed: policy},
 			handshake.Handshake{Status: handshake.StatusPending, CreateTime: fresh, TargetType: handshake.TargetEmail, TargetEntity: "x@example.org"}, ""},
-		{selection{targetEntity: "*@example.org", allowed: policy},
+		{selection{targetEntity: Glob{pattern: "*@example.org"}, allowed: policy},
 			handshake.Handshake{Status: handshake.StatusPending, CreateTime: fresh, TargetType: handshake.TargetEmail, TargetEntity: "x@example.org"}, ReasonTargetNotAllowed},
 	}
 	for i, tc := range tests {

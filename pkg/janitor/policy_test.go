@@ -53,10 +53,11 @@ func policyEngine(t *testing.T) (*janitor.Engine, *rmemu.Server) {
 	t.Helper()
 	emu, hs := emulator(t, rmemu.Options{}, policySeed()...)
 	return &janitor.Engine{
-		API:            testkit.Client(t, hs.URL, resourcemanager.Options{}),
-		StaleAfter:     7 * 24 * time.Hour,
-		Now:            fixedClock,
-		AllowedTargets: mustPolicy(t, "*@example.com"),
+		API:              testkit.Client(t, hs.URL, resourcemanager.Options{}),
+		MaxCancellations: 100,
+		StaleAfter:       7 * 24 * time.Hour,
+		Now:              fixedClock,
+		AllowedTargets:   mustPolicy(t, "*@example.com"),
 	}, emu
 }
 
@@ -66,7 +67,7 @@ func checkPolicyResults(t *testing.T, rep janitor.Report, want handshake.Outcome
 	t.Helper()
 	targets := map[string]string{}
 	for _, h := range policySeed() {
-		targets[h.HandshakeID] = string(h.TargetType) + " " + targetpolicy.Redact(h.TargetEntity)
+		targets[h.HandshakeID] = string(h.TargetType) + " " + targetpolicy.MaskTarget(h.TargetEntity)
 	}
 	got := byID(t, rep)
 	if len(got) != len(policyReasons) {
@@ -139,7 +140,7 @@ func TestPolicySweepGuardCountsEveryInvitationThePolicySelects(t *testing.T) {
 
 func TestSweepAllowedTargetsReplacesTheConfiguredPolicy(t *testing.T) {
 	e, _ := policyEngine(t)
-	sweep := &janitor.Sweep{AllowedTargets: "*@example.org, *@example.net, 9999999999999999"}
+	sweep := &janitor.Sweep{AllowedTargets: mustPolicy(t, "*@example.org, *@example.net, 9999999999999999")}
 	rep, err := e.Run(context.Background(), janitor.Job{Sweep: sweep, DryRun: true})
 	if err != nil {
 		t.Fatal(err)

@@ -24,27 +24,74 @@ type finished struct {
 	res Result
 }
 
-// pool runs tasks on a fixed number of workers. Its results channel is
-// buffered for every task, so that an abandoned worker never blocks on its
-// send.
+// pool makes the CancelHandshake calls of a Run on a fixed number of
+// workers and collects their answers into the entries.
+//
+// Its time comes from one source: the deadline.Budget the invocation's
+// context carries (Run puts it there), which the API client reads from the
+// calls' context too. It has two contexts: the invocation's (inv), whose
+// interruption stops new calls, and the calls' (calls), which an
+// interruption does not end, so that the calls in flight can finish; the
+// calls are cut off at the Budget's cut-off, or one API timeout after an
+// interruption.
 type pool struct {
-	api     API
-	inv     context.Context // the invocation's: ends when it is interrupted
-	calls   context.Context // the calls': ends at the cut-off, not at an interruption
-	budget  deadline.Budget
-	targets bool // Engine.LogTargets
-	tasks   []task
+	api      API
+	budget   deadline.Budget
+	targets  bool // Engine.LogTargets
+	inv      context.Context
+	calls    context.Context
+	cutCalls context.CancelFunc
+	tasks    []task
+	entries  []*entry // entries[k] is tasks[k]'s; only the collector writes them
+	// results is buffered for every task, so that an abandoned worker
+	// never blocks on its send.
 	results chan finished
-	next    atomic.Int64
+	next    atomic.Int64 // the next task to take: tasks below it were taken
 	workers sync.WaitGroup
 }
 
-// start launches n workers.
-func (p *pool) start(n int) {
-	p.results = make(chan finished, len(p.tasks))
-	for range min(n, len(p.tasks)) {
+// cancelAll calls CancelHandshake for every entry not done, with at most
+// Concurrency calls in flight, and records each answer in its entry. It
+// returns by the Budget's answer-by time, whatever the calls do, with the
+// number of calls it abandoned: started, and not returned by then (their
+// entries are failed).
+func (e *Engine) cancelAll(ctx context.Context, entries []*entry) (abandoned int) {
+	var todo []*entry
+	for _, en := range entries {
+		if !en.done {
+			todo = append(todo, en)
+		}
+	}
+	if len(todo) == 0 {
+		return 0
+	}
+	b, _ := deadline.FromContext(ctx) // Run put it there
+	calls, cutCalls := cutOffContext(context.WithoutCancel(ctx), b)
+	// A call still waiting for its turn or a backoff stops at the
+	// interruption: it has nothing in flight.
+	calls = deadline.WithInterrupt(calls, ctx)
+	defer cutCalls()
+	p := &pool{api: e.API, budget: b, targets: e.LogTargets, inv: ctx, calls: calls, cutCalls: cutCalls,
+		tasks: make([]task, len(todo)), entries: todo, results: make(chan finished, len(todo))}
+	for k, en := range todo {
+		p.tasks[k] = task{id: en.id, base: en.res}
+	}
+	for range min(e.concurrency(), len(p.tasks)) {
 		p.workers.Go(p.work)
 	}
+	var hardStop <-chan time.Time
+	if at, ok := b.AnswerBy(); ok {
+		t := time.NewTimer(time.Until(at))
+		defer t.Stop()
+		hardStop = t.C
+	}
+	if !p.collect(hardStop) {
+		return p.stop()
+	}
+	// Every task is answered: the workers have nothing left to take and
+	// return at once.
+	p.workers.Wait()
+	return 0
 }
 
 // work takes tasks in order until there are none left. A task taken after
@@ -75,117 +122,75 @@ func (p *pool) work() {
 	}
 }
 
-// cancelAll calls CancelHandshake for every entry not done, with at most
-// Concurrency calls in flight, and records each answer in its entry. It
-// returns by the Budget's answer-by time, whatever the calls do.
-func (e *Engine) cancelAll(ctx context.Context, entries []*entry, b deadline.Budget) {
-	var todo []*entry
-	for _, en := range entries {
-		if !en.done {
-			todo = append(todo, en)
-		}
-	}
-	if len(todo) == 0 {
-		return
-	}
-	// The calls run on a context that an interruption does not end: an
-	// interrupted Run starts nothing new but lets the calls in flight
-	// finish (the collector bounds how long), so that what the service did
-	// is what the Report says.
-	callCtx, cancelCalls := cutOffContext(context.WithoutCancel(ctx), b)
-	defer cancelCalls()
-	// A call still waiting for its turn or a backoff stops at the
-	// interruption: it has nothing in flight.
-	callCtx = deadline.WithInterrupt(callCtx, ctx)
-	p := &pool{api: e.API, inv: ctx, calls: callCtx, budget: b, targets: e.LogTargets, tasks: make([]task, len(todo))}
-	for k, en := range todo {
-		p.tasks[k] = task{id: en.id, base: en.res}
-	}
-	p.start(e.concurrency())
-	c := collector{entries: todo, results: p.results, inv: ctx, stopNow: deadline.Stop(ctx), cutOff: callCtx.Done(), cutCalls: cancelCalls, budget: b}
-	if at, ok := b.AnswerBy(); ok {
-		t := time.NewTimer(time.Until(at))
-		defer t.Stop()
-		c.hardStop = t.C
-	}
-	c.collect()
-}
-
-// collector records the pool's results into their entries (entries[k] is
-// tasks[k]'s) until every task is answered or the time is up.
-type collector struct {
-	entries  []*entry
-	results  <-chan finished
-	inv      context.Context  // the invocation's: once interrupted, the calls in flight get up to the API timeout
-	stopNow  <-chan struct{}  // closed: stop without waiting for the calls in flight (deadline.WithStop)
-	cutOff   <-chan struct{}  // the calls are cut off: they get the grace to return
-	hardStop <-chan time.Time // the answer-by time; nil without a deadline
-	cutCalls context.CancelFunc
-	budget   deadline.Budget
-}
-
-// collect fixes the hard stop in advance (the Budget's answer-by time)
-// rather than counting it from the cut-off, so that a late timer does not
-// add to another. An interruption gets the same short grace after the calls
-// are cut off.
-func (c *collector) collect() {
-	interrupted := c.inv.Done()
+// collect records the answers into their entries until every task is
+// answered (it returns true) or the time is up (false). The hard stop is
+// the Budget's answer-by time, fixed in advance rather than counted from
+// the cut-off, so that a late timer does not add to another; an
+// interruption gets the same grace after the calls are cut off.
+func (p *pool) collect(hardStop <-chan time.Time) bool {
+	interrupted, cutOff, stopNow := p.inv.Done(), p.calls.Done(), deadline.Stop(p.inv)
 	var drained, grace <-chan time.Time
-	for left := len(c.entries); left > 0; {
+	for left := len(p.tasks); left > 0; {
 		select {
-		case d := <-c.results:
-			c.record(d)
+		case d := <-p.results:
+			p.record(d)
 			left--
-			continue
 		case <-interrupted:
 			// The workers see the interruption and start nothing new; the
 			// calls in flight may finish within one API timeout.
 			interrupted = nil
-			drained = time.After(c.budget.APITimeout())
-			continue
+			drained = time.After(p.budget.APITimeout())
 		case <-drained:
 			drained = nil
-			c.cutCalls()
-			continue
-		case <-c.cutOff:
-			c.cutOff = nil
-			grace = time.After(c.budget.Grace())
-			continue
-		case <-c.stopNow:
-			c.cutCalls()
-		case <-c.hardStop:
+			p.cutCalls()
+		case <-cutOff:
+			cutOff = nil
+			grace = time.After(p.budget.Grace())
+		case <-stopNow:
+			// Interrupted again: the calls in flight are cut off now.
+			p.cutCalls()
+			return false
+		case <-hardStop:
+			return false
 		case <-grace:
+			return false
 		}
-		c.stop()
-		return
 	}
+	return true
 }
 
-// stop ends the collection at the hard stop: every result already
-// delivered is recorded (select picks among ready cases at random, so some
-// may be waiting), and only then is what is left failed. Calls that ignore
-// their context are abandoned; they report into the buffered channel and
-// end on their own.
-func (c *collector) stop() {
+// stop ends the collection at the hard stop: every answer already delivered
+// is recorded (select picks among ready cases at random, so some may be
+// waiting), and only then is what is left failed. A call taken by a worker
+// and not answered is abandoned: its worker reports into the buffered
+// channel and ends on its own. stop returns how many were abandoned.
+func (p *pool) stop() (abandoned int) {
 	for empty := false; !empty; {
 		select {
-		case d := <-c.results:
-			c.record(d)
+		case d := <-p.results:
+			p.record(d)
 		default:
 			empty = true
 		}
 	}
-	code := ctxCode(c.inv)
-	why := cutOffWhy(code)
-	for _, en := range c.entries {
-		if !en.done {
-			en.res = notFinished(en.res, code, why)
-			en.done = true
+	taken := int(min(p.next.Load(), int64(len(p.tasks))))
+	code := ctxCode(p.inv)
+	for k, en := range p.entries {
+		if en.done {
+			continue
 		}
+		why := cutOffWhy(code)
+		if k < taken {
+			abandoned++
+			why = "abandoned: the call had not returned when the invocation had to answer (" + why + ")"
+		}
+		en.res = notFinished(en.res, code, why)
+		en.done = true
 	}
+	return abandoned
 }
 
-func (c *collector) record(d finished) {
-	en := c.entries[d.k]
+func (p *pool) record(d finished) {
+	en := p.entries[d.k]
 	en.res, en.done = d.res, true
 }

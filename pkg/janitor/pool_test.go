@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,18 +38,26 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 	const n = 64
 	ctx := context.Background()
 	entries := make([]*entry, n)
-	p := &pool{api: answeringAPI{}, inv: ctx, calls: ctx, budget: deadline.New(time.Time{}, time.Second), tasks: make([]task, n)}
+	p := &pool{api: answeringAPI{}, inv: ctx, calls: ctx, cutCalls: func() {}, budget: deadline.New(time.Time{}, time.Second),
+		tasks: make([]task, n), entries: entries, results: make(chan finished, n)}
 	for i := range entries {
 		entries[i] = newEntry(testStopID(i), ReasonNamed, false)
 		p.tasks[i] = task{id: entries[i].id, base: entries[i].res}
 	}
-	p.start(4)
+	for range 4 {
+		p.workers.Go(p.work)
+	}
 	p.workers.Wait() // every call has completed and its answer is waiting
 
 	hardStop := make(chan time.Time, 1)
 	hardStop <- time.Now()
-	c := collector{entries: entries, results: p.results, inv: ctx, hardStop: hardStop, budget: p.budget}
-	c.collect()
+	if p.collect(hardStop) {
+		// select may take every answer before the hard stop; then stop
+		// has nothing to do, which is what this test checks too.
+		t.Log("collected every answer before the hard stop")
+	} else if n := p.stop(); n != 0 {
+		t.Errorf("stop abandoned %d calls, want 0: every call had answered", n)
+	}
 
 	for _, en := range entries {
 		r := en.res
@@ -62,18 +71,28 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 // stop is failed with the invocation's code, and an answer already
 // delivered beside it keeps its outcome.
 func TestHardStopFailsWhatIsNotFinished(t *testing.T) {
-	done, open := newEntry(testStopID(1), ReasonNamed, false), newEntry(testStopID(2), ReasonNamed, false)
-	results := make(chan finished, 2)
-	results <- finished{k: 0, res: Result{HandshakeID: done.res.HandshakeID, Outcome: handshake.OutcomeSkipped, APIRequestID: "req-1", Attempts: 1}}
+	done, open, never := newEntry(testStopID(1), ReasonNamed, false), newEntry(testStopID(2), ReasonNamed, false), newEntry(testStopID(3), ReasonNamed, false)
+	ctx := context.Background()
+	p := &pool{inv: ctx, calls: ctx, cutCalls: func() {}, tasks: make([]task, 3), entries: []*entry{done, open, never},
+		results: make(chan finished, 3)}
+	p.next.Store(2) // done's and open's calls were started; never's was not
+	p.results <- finished{k: 0, res: Result{HandshakeID: done.res.HandshakeID, Outcome: handshake.OutcomeSkipped, APIRequestID: "req-1", Attempts: 1}}
 	hardStop := make(chan time.Time, 1)
 	hardStop <- time.Now()
-	c := collector{entries: []*entry{done, open}, results: results, inv: context.Background(), hardStop: hardStop}
-	c.collect()
+	if p.collect(hardStop) {
+		t.Fatal("collect reported every task answered")
+	}
+	if n := p.stop(); n != 1 {
+		t.Errorf("stop abandoned %d calls, want 1 (the call in flight)", n)
+	}
 	if r := done.res; r.Outcome != handshake.OutcomeSkipped || r.APIRequestID != "req-1" {
 		t.Errorf("delivered answer: %+v, want skipped req-1", r)
 	}
-	if r := open.res; !open.done || r.Outcome != handshake.OutcomeFailed || r.ErrorCode != CodeDeadlineExceeded {
-		t.Errorf("call in flight: %+v, want failed %s", r, CodeDeadlineExceeded)
+	if r := open.res; !open.done || r.Outcome != handshake.OutcomeFailed || r.ErrorCode != CodeDeadlineExceeded || !strings.HasPrefix(r.Error, "abandoned") {
+		t.Errorf("call in flight: %+v, want failed %s, abandoned", r, CodeDeadlineExceeded)
+	}
+	if r := never.res; !never.done || r.Outcome != handshake.OutcomeFailed || r.ErrorCode != CodeDeadlineExceeded || strings.HasPrefix(r.Error, "abandoned") {
+		t.Errorf("call never started: %+v, want failed %s, not abandoned", r, CodeDeadlineExceeded)
 	}
 }
 

@@ -93,8 +93,9 @@ func checkRandomJob(t *testing.T, seed uint64) {
 	}
 
 	e := &janitor.Engine{
-		API:         testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1 + rng.IntN(3)}),
-		Concurrency: 1 + rng.IntN(4),
+		API:              testkit.Client(t, hs.URL, resourcemanager.Options{MaxAttempts: 1 + rng.IntN(3)}),
+		Concurrency:      1 + rng.IntN(4),
+		MaxCancellations: 1000,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -1,7 +1,10 @@
 package janitor
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"strconv"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -10,7 +13,7 @@ import (
 // Reason says why the engine selected an invitation. Every Result has one.
 type Reason string
 
-// The reasons (README.md, "Target policy").
+// The reasons.
 const (
 	// ReasonStale: a sweep selected it as older than its age limit; its
 	// target is allowed (or there is no target policy).
@@ -44,60 +47,47 @@ type Result struct {
 	Duration time.Duration `json:"-"`
 }
 
-// Summary counts the Results of a Report by outcome.
-type Summary struct {
-	Cancelled int `json:"cancelled"`
-	Skipped   int `json:"skipped"`
-	NotFound  int `json:"not_found"`
-	Invalid   int `json:"invalid"`
-	DryRun    int `json:"dry_run"`
-	Failed    int `json:"failed"`
-}
+// Summary counts the Results of a Report by outcome. It holds only the
+// outcomes counted at least once, so a missing one reads as zero and two
+// Summaries compare with maps.Equal. Its JSON (the Report's "summary", the
+// summary line's fields) names every outcome of handshake.Outcomes, in that
+// order, zeros included.
+type Summary map[handshake.Outcome]int
 
-// Count returns the number of Results with outcome o.
-func (s Summary) Count(o handshake.Outcome) int {
-	switch o {
-	case handshake.OutcomeCancelled:
-		return s.Cancelled
-	case handshake.OutcomeSkipped:
-		return s.Skipped
-	case handshake.OutcomeNotFound:
-		return s.NotFound
-	case handshake.OutcomeInvalid:
-		return s.Invalid
-	case handshake.OutcomeDryRun:
-		return s.DryRun
-	case handshake.OutcomeFailed:
-		return s.Failed
+func (s Summary) add(o handshake.Outcome) {
+	if !o.Known() {
+		// Every Result the engine makes has one of the outcomes; another
+		// would be a bug, and counting it as failed keeps it visible and
+		// redelivered rather than lost.
+		o = handshake.OutcomeFailed
 	}
-	return 0
+	s[o]++
 }
 
-// Total is the number of Results counted.
-func (s Summary) Total() int {
-	return s.Cancelled + s.Skipped + s.NotFound + s.Invalid + s.DryRun + s.Failed
-}
-
-func (s *Summary) add(o handshake.Outcome) {
-	switch o {
-	case handshake.OutcomeCancelled:
-		s.Cancelled++
-	case handshake.OutcomeSkipped:
-		s.Skipped++
-	case handshake.OutcomeNotFound:
-		s.NotFound++
-	case handshake.OutcomeInvalid:
-		s.Invalid++
-	case handshake.OutcomeDryRun:
-		s.DryRun++
-	case handshake.OutcomeFailed:
-		s.Failed++
-	default:
-		// Every Result the engine makes has one of the six outcomes; a
-		// seventh would be a bug, and counting it as failed keeps it visible
-		// and redelivered rather than lost.
-		s.Failed++
+// MarshalJSON writes every outcome, in handshake.Outcomes order.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, o := range handshake.Outcomes() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, string(o))
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(s[o]), 10)
 	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, keeping only the counts
+// that are not zero.
+func (s *Summary) UnmarshalJSON(b []byte) error {
+	var m map[handshake.Outcome]int
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	maps.DeleteFunc(m, func(_ handshake.Outcome, n int) bool { return n == 0 })
+	*s = m
+	return nil
 }
 
 // ItemReport tells a queue adapter what became of one record of the Job.
@@ -118,15 +108,18 @@ type Report struct {
 
 	// What the summary line says of the Run beyond the counts: Mode is
 	// ModeItems or ModeSweep (empty when no Job ran), DryRunMode whether
-	// nothing was to be cancelled, Duration how long Run took.
+	// nothing was to be cancelled, Abandoned how many calls had not
+	// returned when Run had to answer (their Results are failed),
+	// Duration how long Run took.
 	Mode       string        `json:"-"`
 	DryRunMode bool          `json:"-"`
+	Abandoned  int           `json:"-"`
 	Duration   time.Duration `json:"-"`
 }
 
 // Failed reports whether any Result is failed: the invocation did not finish
 // its work and should be retried.
-func (r Report) Failed() bool { return r.Summary.Failed > 0 }
+func (r Report) Failed() bool { return r.Summary[handshake.OutcomeFailed] > 0 }
 
 // Redeliver returns the ItemReports whose records must go back to the queue,
 // in Job order.
@@ -141,13 +134,27 @@ func (r Report) Redeliver() []ItemReport {
 }
 
 // GuardError is returned when a real sweep selects more invitations than the
-// blast-radius limit allows; the engine then cancels none of them.
+// blast-radius limit allows, or, at a limit of zero, when a real Job would
+// cancel any invitation; the engine then cancels none of them.
 type GuardError struct {
-	Selected int // invitations the sweep selected
-	Limit    int // Engine.MaxCancellations
+	Selected int  // invitations the sweep selected, or the valid ones the Job named
+	Limit    int  // Engine.MaxCancellations
+	Named    bool // the Job named its invitations (refused only at a limit of zero)
 }
 
 func (e *GuardError) Error() string {
+	if e.Named {
+		return fmt.Sprintf("janitor: refused: the limit is 0 (MAX_CANCELLATIONS), which allows no real cancellation; none of the %d invitation(s) named was cancelled: raise the limit, or run with dryRun to review them",
+			e.Selected)
+	}
 	return fmt.Sprintf("janitor: refused: the sweep selected %d invitations, more than the limit of %d (MAX_CANCELLATIONS); none was cancelled: narrow the sweep, raise the limit, or run with dryRun to review them",
 		e.Selected, e.Limit)
+}
+
+// notCancelled is the Error of each Result the guard refused.
+func (e *GuardError) notCancelled() string {
+	if e.Named {
+		return "not cancelled: the limit is 0, which allows no real cancellation"
+	}
+	return fmt.Sprintf("not cancelled: the sweep selected %d invitations, more than the limit of %d", e.Selected, e.Limit)
 }

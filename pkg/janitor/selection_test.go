@@ -38,8 +38,8 @@ func TestSelectsSaysWhyItSelectsAStalePendingInvitation(t *testing.T) {
 			return h
 		}(), false},
 		{"other target type", Sweep{TargetType: handshake.TargetEmail}, pending(30 * 24 * time.Hour), false},
-		{"target entity matches the glob", Sweep{TargetEntity: "1000*"}, pending(30 * 24 * time.Hour), true},
-		{"target entity does not match", Sweep{TargetEntity: "2000*"}, pending(30 * 24 * time.Hour), false},
+		{"target entity matches the glob", Sweep{TargetEntity: Glob{pattern: "1000*"}}, pending(30 * 24 * time.Hour), true},
+		{"target entity does not match", Sweep{TargetEntity: Glob{pattern: "2000*"}}, pending(30 * 24 * time.Hour), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 )
@@ -66,7 +68,7 @@ func TestSummaryLineIsWrittenAtEveryLogLevel(t *testing.T) {
 	} {
 		var buf bytes.Buffer
 		ctx := logging.WithInvocation(context.Background(), logging.New(&buf, tt.level), logging.Invocation{Trigger: "direct"})
-		(&janitor.Engine{}).LogSummary(ctx, janitor.Report{Mode: janitor.ModeItems, Summary: janitor.Summary{Cancelled: 2}}, tt.err)
+		(&janitor.Engine{}).LogSummary(ctx, janitor.Report{Mode: janitor.ModeItems, Summary: janitor.Summary{handshake.OutcomeCancelled: 2}}, tt.err)
 		var line map[string]any
 		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
 			t.Errorf("LOG_LEVEL %s: no summary line (%v): %q", tt.level, err, buf.String())
@@ -81,5 +83,24 @@ func TestSummaryLineIsWrittenAtEveryLogLevel(t *testing.T) {
 	(&janitor.Engine{}).LogSummary(ctx, janitor.Report{}, nil)
 	if buf.Len() != 0 {
 		t.Errorf("a disabled logger wrote %q", buf.String())
+	}
+}
+
+// TestSummaryJSONNamesEveryOutcomeInOrder: the Report's "summary" holds
+// every outcome of handshake.Outcomes, in that order, zeros included, and
+// reads back to the same Summary.
+func TestSummaryJSONNamesEveryOutcomeInOrder(t *testing.T) {
+	s := janitor.Summary{handshake.OutcomeCancelled: 2, handshake.OutcomeFailed: 1}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"cancelled":2,"skipped":0,"not_found":0,"invalid":0,"dry_run":0,"failed":1}`
+	if string(b) != want {
+		t.Errorf("JSON %s, want %s", b, want)
+	}
+	var back janitor.Summary
+	if err := json.Unmarshal(b, &back); err != nil || !maps.Equal(back, s) {
+		t.Errorf("read back %v, %v; want %v", back, err, s)
 	}
 }

@@ -2,6 +2,7 @@ package janitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"time"
@@ -10,16 +11,53 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
+// MaxGlobBytes bounds a Glob.
+const MaxGlobBytes = 256
+
+// Glob is a validated path.Match pattern over an invitation's target
+// entity, such as "*@example.com". The zero Glob matches every target.
+type Glob struct {
+	pattern string
+}
+
+// ParseGlob validates s as a Glob: a path.Match pattern (*, ?, [a-z] and \
+// escapes) of at most MaxGlobBytes. The empty string is the zero Glob.
+func ParseGlob(s string) (Glob, error) {
+	if len(s) > MaxGlobBytes {
+		return Glob{}, fmt.Errorf("%d bytes, over the limit of %d", len(s), MaxGlobBytes)
+	}
+	// path.Match checks the whole pattern even when the name does not
+	// match, so this finds a malformed glob before any listing.
+	if _, err := path.Match(s, ""); err != nil {
+		return Glob{}, fmt.Errorf(`%s is not a valid glob: want *, ?, [a-z] and \ escapes, such as "*@example.com"`, handshake.Quote(s, 64))
+	}
+	return Glob{pattern: s}, nil
+}
+
+// String returns the pattern as written.
+func (g Glob) String() string { return g.pattern }
+
+// Match reports whether entity matches g; the zero Glob matches anything.
+func (g Glob) Match(entity string) bool {
+	if g.pattern == "" {
+		return true
+	}
+	ok, _ := path.Match(g.pattern, entity)
+	return ok
+}
+
 // selection is a Sweep resolved against the engine's settings: which
 // listed invitations the sweep selects, and why.
 type selection struct {
 	cutoff       time.Time // created before this: stale
 	targetType   handshake.TargetType
-	targetEntity string              // a path.Match glob; empty: any
+	targetEntity Glob
 	allowed      targetpolicy.Policy // the target policy; empty: none
 }
 
-// selection checks s and resolves its zero fields to the engine's policy.
+// selection resolves the zero fields of s to the engine's policy. It
+// refuses a negative OlderThan, the one value of a Sweep that would widen
+// what is selected.
 func (e *Engine) selection(s Sweep) (selection, error) {
 	olderThan := s.OlderThan
 	if olderThan == 0 {
@@ -30,32 +68,12 @@ func (e *Engine) selection(s Sweep) (selection, error) {
 	}
 	sel := selection{
 		cutoff:       e.now().Add(-olderThan),
+		targetType:   s.TargetType,
 		targetEntity: s.TargetEntity,
 		allowed:      e.AllowedTargets,
 	}
-	if s.AllowedTargets != "" {
-		allowed, err := targetpolicy.Parse(s.AllowedTargets)
-		if err != nil {
-			return selection{}, fmt.Errorf("janitor: sweep allowedTargets: %w", err)
-		}
-		if !allowed.Empty() {
-			sel.allowed = allowed
-		}
-	}
-	if s.TargetType != "" {
-		tt, err := handshake.ParseTargetType(string(s.TargetType))
-		if err != nil {
-			return selection{}, fmt.Errorf("janitor: sweep: %w", err)
-		}
-		sel.targetType = tt
-	}
-	if s.TargetEntity != "" {
-		// path.Match checks the whole pattern even when the name does not
-		// match, so this finds a malformed glob before any listing.
-		if _, err := path.Match(s.TargetEntity, ""); err != nil {
-			return selection{}, fmt.Errorf("janitor: sweep targetEntity %s is not a valid glob (*, ?, [a-z], \\ escapes): %w",
-				handshake.Quote(s.TargetEntity, 80), err)
-		}
+	if !s.AllowedTargets.Empty() {
+		sel.allowed = s.AllowedTargets
 	}
 	return sel, nil
 }
@@ -74,10 +92,8 @@ func (s selection) selects(h handshake.Handshake) Reason {
 	if s.targetType != "" && h.TargetType != s.targetType {
 		return ""
 	}
-	if s.targetEntity != "" {
-		if ok, _ := path.Match(s.targetEntity, h.TargetEntity); !ok {
-			return ""
-		}
+	if !s.targetEntity.Match(h.TargetEntity) {
+		return ""
 	}
 	if !s.allowed.Allowed(h.TargetType, h.TargetEntity) {
 		return ReasonTargetNotAllowed
@@ -87,6 +103,10 @@ func (s selection) selects(h handshake.Handshake) Reason {
 	}
 	return ""
 }
+
+// maxUnreadableNamed bounds how many unreadable listed records a sweep's
+// warnings name one by one; the rest are counted.
+const maxUnreadableNamed = 10
 
 // planSweep lists the directory's invitations page by page and keeps only
 // the selected ones, so memory stays flat however many there are.
@@ -102,7 +122,17 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 	}
 	seen := make(map[string]bool)
 	listed := 0
+	unreadable := 0
 	for h, err := range e.API.Handshakes(ctx) {
+		if bad, ok := errors.AsType[*handshake.RecordError](err); ok {
+			// One unreadable record fails no sweep: it is reported and left
+			// alone, and the rest are swept.
+			listed++
+			if unreadable++; unreadable <= maxUnreadableNamed {
+				p.warnings = append(p.warnings, fmt.Sprintf("not swept: %s", bad.Error()))
+			}
+			continue
+		}
 		if err == nil {
 			err = ctx.Err()
 		}
@@ -121,6 +151,9 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 		en.res.Status = h.Status
 		en.res.TargetType, en.res.TargetEntity = h.TargetType, showTarget(h.TargetEntity, e.LogTargets)
 		p.entries = append(p.entries, en)
+	}
+	if unreadable > maxUnreadableNamed {
+		p.warnings = append(p.warnings, fmt.Sprintf("not swept: %d more listed invitations could not be read", unreadable-maxUnreadableNamed))
 	}
 	return p, nil
 }

@@ -63,7 +63,7 @@ func TestSweepDryRunOverTheGuardReportsAllAndWarns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a dry run was refused: %v", err)
 	}
-	if rep.Summary.DryRun != 5 || len(rep.Results) != 5 {
+	if rep.Summary[handshake.OutcomeDryRun] != 5 || len(rep.Results) != 5 {
 		t.Errorf("Summary = %+v, want 5 dry_run", rep.Summary)
 	}
 	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "would be refused") || !strings.Contains(rep.Warnings[0], "5") {
@@ -94,14 +94,13 @@ func TestSweepSelectsStalePendingByAgeTypeAndEntity(t *testing.T) {
 		{"configured age (7 days)", janitor.Sweep{}, []string{"h-Acct000000000old", "h-Mail000000000old"}},
 		{"olderThan 72h", janitor.Sweep{OlderThan: 72 * time.Hour}, []string{"h-Acct000000000old", "h-Acct00000000mid0", "h-Mail000000000old", "h-Mail00000000mid0"}},
 		{"Email only", janitor.Sweep{OlderThan: 72 * time.Hour, TargetType: handshake.TargetEmail}, []string{"h-Mail000000000old", "h-Mail00000000mid0"}},
-		{"type in other case", janitor.Sweep{OlderThan: 72 * time.Hour, TargetType: "account"}, []string{"h-Acct000000000old", "h-Acct00000000mid0"}},
-		{"entity glob", janitor.Sweep{OlderThan: 72 * time.Hour, TargetEntity: "*@example.com"}, []string{"h-Mail000000000old"}},
-		{"entity glob on accounts", janitor.Sweep{OlderThan: 72 * time.Hour, TargetEntity: "1*"}, []string{"h-Acct000000000old"}},
+		{"entity glob", janitor.Sweep{OlderThan: 72 * time.Hour, TargetEntity: mustGlob(t, "*@example.com")}, []string{"h-Mail000000000old"}},
+		{"entity glob on accounts", janitor.Sweep{OlderThan: 72 * time.Hour, TargetEntity: mustGlob(t, "1*")}, []string{"h-Acct000000000old"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, seed...)
-			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), StaleAfter: 7 * day, Now: fixedClock}
+			e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), StaleAfter: 7 * day, Now: fixedClock}
 			rep, err := e.Run(context.Background(), janitor.Job{Sweep: &tt.sweep})
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -124,21 +123,58 @@ func TestSweepSelectsStalePendingByAgeTypeAndEntity(t *testing.T) {
 	}
 }
 
-func TestSweepRefusesBadPolicyBeforeAnyCall(t *testing.T) {
+func mustGlob(t *testing.T, s string) janitor.Glob {
+	t.Helper()
+	g, err := janitor.ParseGlob(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestParseGlob(t *testing.T) {
+	for _, tc := range []struct {
+		in, match, noMatch string
+	}{
+		{"", "anything@example.com", ""},
+		{"*@example.com", "a@example.com", "a@example.org"},
+		{"1000*", "1000000000000001", "2000000000000001"},
+		{`a\*b`, "a*b", "axb"},
+	} {
+		g, err := janitor.ParseGlob(tc.in)
+		if err != nil {
+			t.Errorf("ParseGlob(%q): %v", tc.in, err)
+			continue
+		}
+		if g.String() != tc.in || !g.Match(tc.match) || tc.noMatch != "" && g.Match(tc.noMatch) {
+			t.Errorf("ParseGlob(%q) = %q: Match(%q) %v, Match(%q) %v", tc.in, g, tc.match, g.Match(tc.match), tc.noMatch, g.Match(tc.noMatch))
+		}
+	}
+	for in, want := range map[string]string{
+		"acct-[": `"acct-[" is not a valid glob: want *, ?, [a-z]`,
+		`a\`:     "is not a valid glob",
+		strings.Repeat("x", janitor.MaxGlobBytes+1): "257 bytes, over the limit of 256",
+	} {
+		if _, err := janitor.ParseGlob(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseGlob(%.20q) = %v, want an error saying %q", in, err, want)
+		}
+	}
+}
+
+// TestSweepRefusesANegativeAgeBeforeAnyCall: a negative OlderThan is the
+// one Sweep value that would widen the selection (to every invitation).
+func TestSweepRefusesANegativeAgeBeforeAnyCall(t *testing.T) {
 	tests := []struct {
 		name  string
 		sweep janitor.Sweep
 		want  string
 	}{
-		{"malformed glob", janitor.Sweep{TargetEntity: "acct-["}, "targetEntity"},
-		{"unknown target type", janitor.Sweep{TargetType: "Robot"}, "Account or Email"},
 		{"negative age", janitor.Sweep{OlderThan: -time.Hour}, "olderThan"},
-		{"bad allowed targets", janitor.Sweep{AllowedTargets: "*@example.com,12345"}, `pattern "12345"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu, hs := emulator(t, rmemu.Options{Clock: fixedClock}, staleSet(2)...)
-			e := &janitor.Engine{API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Now: fixedClock}
+			e := &janitor.Engine{MaxCancellations: 1000, API: testkit.Client(t, hs.URL, resourcemanager.Options{}), Now: fixedClock}
 			rep, err := e.Run(context.Background(), janitor.Job{Sweep: &tt.sweep})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Run error = %v, want one mentioning %q", err, tt.want)
@@ -172,7 +208,7 @@ func TestSweepCancelsNothingWhenTheListingFails(t *testing.T) {
 	if n := emu.Stats().Calls["CancelHandshake"]; n != 0 {
 		t.Errorf("made %d CancelHandshake calls after a failed listing, want 0", n)
 	}
-	if len(rep.Results) != 0 || rep.Summary != (janitor.Summary{}) {
+	if len(rep.Results) != 0 || len(rep.Summary) != 0 {
 		t.Errorf("Report = %+v, want empty", rep)
 	}
 }

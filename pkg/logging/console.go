@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/rs/zerolog"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
 // fieldReason is the field a result line may carry to say why an
@@ -37,14 +39,12 @@ func NewConsole(w io.Writer, level zerolog.Level, color bool) zerolog.Logger {
 		},
 		FieldsExclude: []string{
 			FieldOutcome, FieldHandshakeID, fieldReason, FieldErrorCode,
-			FieldPlatform, FieldInvocationID, // the same on every line of a run
+			FieldPlatform, FieldInvocationID, FieldVersion, // the same on every line of a run
 		},
 		// The summary's counts in the order the Report prints them, then
 		// a result's details; the rest alphabetically.
-		FieldsOrder: []string{
-			"cancelled", "skipped", "not_found", "invalid", "dry_run", "failed", FieldGuardRefused,
-			FieldStatus, FieldAttempts, FieldDurationMS, FieldAPIRequestID,
-		},
+		FieldsOrder: append(outcomeNames(),
+			FieldGuardRefused, FieldStatus, FieldAttempts, FieldDurationMS, FieldAPIRequestID),
 		FormatPartValueByName: consolePart(color),
 		FormatPrepare:         consolePrepare,
 	}
@@ -78,11 +78,21 @@ const (
 // outcomeColors says at a glance what needs a look: red fails, yellow
 // warns, green and cyan did or would do what was asked.
 var outcomeColors = map[string]int{
-	"cancelled": ansiGreen,
-	"dry_run":   ansiCyan,
-	"not_found": ansiYellow,
-	"invalid":   ansiYellow,
-	"failed":    ansiRed,
+	string(handshake.OutcomeCancelled): ansiGreen,
+	string(handshake.OutcomeDryRun):    ansiCyan,
+	string(handshake.OutcomeNotFound):  ansiYellow,
+	string(handshake.OutcomeInvalid):   ansiYellow,
+	string(handshake.OutcomeFailed):    ansiRed,
+}
+
+// outcomeNames are the summary line's count fields: every outcome's name,
+// in handshake.Outcomes order.
+func outcomeNames() []string {
+	var names []string
+	for _, o := range handshake.Outcomes() {
+		names = append(names, string(o))
+	}
+	return names
 }
 
 // consolePart formats the console's own parts: nothing when the line lacks

@@ -4,8 +4,8 @@
 // context.Context, and values of fields whose names look like secrets
 // replaced by "[REDACTED]" before a byte reaches the output.
 //
-// The field names of the log contract (README.md, "Logs") are constants here
-// so that every package writes the same names.
+// The field names of the log contract are constants here, so that every
+// package writes the same names; dashboards and alarms read them.
 package logging
 
 import (
@@ -32,6 +32,7 @@ const (
 	FieldTrigger      = "trigger"
 	FieldColdStart    = "cold_start"
 	FieldGuardRefused = "guard_refused" // summary line: 1 when the blast-radius guard refused the sweep, else 0
+	FieldVersion      = "version"       // summary and start-up lines: the build's version (internal/version)
 
 	// FieldReason says why the engine selected an invitation (stale,
 	// target_not_allowed, named); FieldTargetType and FieldTargetEntity
@@ -49,7 +50,8 @@ const (
 )
 
 // MessageSummary is the message of the one summary line per invocation, which
-// carries the six outcome counts, guard_refused, duration_ms and cold_start.
+// carries the six outcome counts, guard_refused, duration_ms, cold_start and
+// version.
 const MessageSummary = "invocation summary"
 
 // Platforms, the values of the platform field.

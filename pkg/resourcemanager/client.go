@@ -7,40 +7,37 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 )
 
 // Options configure a Client. Zero values take the documented defaults.
+//
+// A Client has no timeout of its own: each attempt takes at most the API
+// timeout of the deadline.Budget its call's context carries
+// (deadline.DefaultAPITimeout without one), so that an attempt that starts
+// in time ends before the cut-off.
 type Options struct {
-	Endpoint    string              // host or URL (see ParseEndpoint); default https://resourcemanager.aliyuncs.com
+	Endpoint    string              // host or URL (ParseEndpoint); default DefaultEndpoint
 	Credentials CredentialsProvider // required unless every call carries WithCredentials
-	Timeout     time.Duration       // per attempt; default 5s. Keep it the budget's API timeout (pkg/deadline): longer, an attempt can outlive the cut-off
-	QPS         float64             // client-side rate limit, requests/s; default 10
-	MaxAttempts int                 // per call, first attempt included; default 5, at most 20
-	// HTTPClient sends the requests; default: one tuned client (see
-	// newHTTPClient); one per process. Its Transport must be an
+	QPS         float64             // client-side rate limit, requests/s; default pacing.DefaultQPS
+	MaxAttempts int                 // per call, first attempt included; default pacing.DefaultMaxAttempts, at most pacing.MaxAttempts
+	// HTTPClient sends the requests; default: one tuned client
+	// (newHTTPClient); one per process. Its Transport must be an
 	// *http.Transport (nil: http.DefaultTransport) that verifies
 	// certificates: see New for what the Client guarantees.
 	HTTPClient *http.Client
 }
 
-// Defaults of Options.
 const (
-	DefaultTimeout     = 5 * time.Second
-	DefaultQPS         = 10
-	DefaultMaxAttempts = 5
-	maxMaxAttempts     = 20
-
-	// connectTimeout bounds the TCP connect and the TLS handshake (each),
-	// within the per-attempt timeout.
+	// connectTimeout bounds the TCP connect and the TLS handshake (each);
+	// the attempt's own timeout bounds them too.
 	connectTimeout = 3 * time.Second
 	// maxResponseBytes bounds what is read of an answer; a page of 100
 	// invitations is about 50 KB.
@@ -83,17 +80,15 @@ type Result struct {
 }
 
 // Client calls the Resource Manager API. It is safe for concurrent use; its
-// calls share one HTTP client and one adaptive rate limit.
+// calls share one HTTP client and one pacing.Pacer: the rate limit, retries
+// and deadline rules of every call are the Pacer's.
 type Client struct {
-	base        string // scheme://host/?
-	creds       CredentialsProvider
-	hc          *http.Client
-	timeout     time.Duration
-	maxAttempts int
-	limiter     *adaptiveLimiter
-	backoff     backoff
-	maxPages    int              // bound on a listing's pages
-	now         func() time.Time // x-acs-date
+	base     string // scheme://host/?
+	creds    CredentialsProvider
+	hc       *http.Client
+	pacer    *pacing.Pacer
+	maxPages int              // bound on a listing's pages
+	now      func() time.Time // x-acs-date
 }
 
 // New validates opts and returns a Client. A bad option is an error naming
@@ -113,41 +108,23 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resourcemanager: %w", err)
 	}
+	pacer, err := pacing.New(pacing.Options{QPS: opts.QPS, MaxAttempts: opts.MaxAttempts})
+	if err != nil {
+		return nil, fmt.Errorf("resourcemanager: %w", err)
+	}
 	c := &Client{
-		base:        ep.Scheme + "://" + ep.Host + "/?",
-		creds:       opts.Credentials,
-		timeout:     opts.Timeout,
-		maxAttempts: opts.MaxAttempts,
-		backoff:     backoff{base: defaultBackoffBase, cap: defaultBackoffCap},
-		maxPages:    maxPages,
-		now:         time.Now,
+		base:     ep.Scheme + "://" + ep.Host + "/?",
+		creds:    opts.Credentials,
+		pacer:    pacer,
+		maxPages: maxPages,
+		now:      time.Now,
 	}
-	switch {
-	case c.timeout < 0:
-		return nil, fmt.Errorf("resourcemanager: Timeout %v: want a positive duration (0 for %v)", c.timeout, DefaultTimeout)
-	case c.timeout == 0:
-		c.timeout = DefaultTimeout
-	}
-	switch {
-	case c.maxAttempts < 0 || c.maxAttempts > maxMaxAttempts:
-		return nil, fmt.Errorf("resourcemanager: MaxAttempts %d: want 1 to %d (0 for %d)", c.maxAttempts, maxMaxAttempts, DefaultMaxAttempts)
-	case c.maxAttempts == 0:
-		c.maxAttempts = DefaultMaxAttempts
-	}
-	qps := opts.QPS
-	switch {
-	case math.IsNaN(qps) || math.IsInf(qps, 0) || qps < 0:
-		return nil, fmt.Errorf("resourcemanager: QPS %v: want a positive number of requests per second (0 for %d)", qps, DefaultQPS)
-	case qps == 0:
-		qps = DefaultQPS
-	}
-	c.limiter = newAdaptiveLimiter(qps, nil)
 	if opts.HTTPClient != nil {
 		if c.hc, err = verifyingClient(opts.HTTPClient); err != nil {
 			return nil, fmt.Errorf("resourcemanager: HTTPClient: %w", err)
 		}
 	} else {
-		c.hc = newHTTPClient(c.timeout, http.ProxyFromEnvironment)
+		c.hc = newHTTPClient(http.ProxyFromEnvironment)
 	}
 	return c, nil
 }
@@ -156,22 +133,20 @@ func New(opts Options) (*Client, error) {
 // http.Transport whatever the route (direct, or through the proxy that
 // proxy names: in production, the environment's): keep-alive connections
 // enough for every call in flight, a bound on every phase (connect, TLS
-// handshake, waiting for the answer's header, and the whole attempt by its
+// handshake, and the whole attempt, waiting for the answer included, by its
 // context), a bound on the header's size, TLS 1.2 at least with the
 // certificate verified, and no redirects: they are not part of the API,
 // and a signed request is not replayed elsewhere.
-func newHTTPClient(timeout time.Duration, proxy func(*http.Request) (*url.URL, error)) *http.Client {
-	connect := min(connectTimeout, timeout)
+func newHTTPClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  proxy,
-			DialContext:            (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:            (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext,
 			ForceAttemptHTTP2:      true,
 			MaxIdleConns:           maxIdleConnsPerHost,
 			MaxIdleConnsPerHost:    maxIdleConnsPerHost,
 			IdleConnTimeout:        idleConnTimeout,
-			TLSHandshakeTimeout:    connect,
-			ResponseHeaderTimeout:  timeout,
+			TLSHandshakeTimeout:    connectTimeout,
 			MaxResponseHeaderBytes: maxResponseHeaderBytes,
 			TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 		},
@@ -181,7 +156,7 @@ func newHTTPClient(timeout time.Duration, proxy func(*http.Request) (*url.URL, e
 
 // Rate returns the client-side rate limit now in force, in requests per
 // second: the configured QPS, or less after the service throttled.
-func (c *Client) Rate() float64 { return c.limiter.rate() }
+func (c *Client) Rate() float64 { return c.pacer.Rate() }
 
 // handshakeResponse is the answer of CancelHandshake.
 type handshakeResponse struct {
@@ -193,6 +168,9 @@ type handshakeResponse struct {
 type listResponse struct {
 	RequestID  string
 	Handshakes []handshake.Handshake
+	// Malformed are the page's records that could not be read; they count
+	// towards the page's length.
+	Malformed []*handshake.RecordError
 }
 
 // CancelHandshake cancels one invitation. A 409 HandshakeStatusMismatch
@@ -223,7 +201,9 @@ func (c *Client) CancelHandshake(ctx context.Context, id handshake.ID) (Result, 
 // listing (an answer may leave it out, or count fewer than there are): a
 // full page is followed by the next one whatever it says. A listing longer
 // than maxPages pages fails rather than being cut short. An error ends the
-// iteration after being yielded once.
+// iteration after being yielded once, except a *handshake.RecordError: a
+// record of the page that could not be read (its HandshakeID set in the
+// Handshake yielded with it), after which the listing goes on.
 func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, error] {
 	return func(yield func(handshake.Handshake, error) bool) {
 		for page := 1; page <= c.maxPages; page++ {
@@ -238,7 +218,12 @@ func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, 
 					return
 				}
 			}
-			if len(out.Handshakes) < pageSize {
+			for _, bad := range out.Malformed {
+				if !yield(handshake.Handshake{HandshakeID: bad.HandshakeID}, bad) {
+					return
+				}
+			}
+			if len(out.Handshakes)+len(out.Malformed) < pageSize {
 				return
 			}
 		}
@@ -251,171 +236,89 @@ func (c *Client) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, 
 // listing fails rather than acting on part of the directory.
 var ErrListingTooLong = errors.New("listing too long")
 
-// call sends one API call, retrying what is retryable, and decodes the
-// answer into out. It returns the answer's request ID (the error's, on an
-// API error) and the number of requests sent.
+// call sends one API call through the Pacer, retrying what is retryable,
+// and decodes the answer into out. It returns the answer's request ID (the
+// error's, on an API error) and the number of requests sent.
 func (c *Client) call(ctx context.Context, action string, params []param, out jsonDecoder) (requestID string, attempts int, err error) {
 	target := c.base + encodeQuery(params)
-	// A wait (for a turn, or a backoff) also ends when the invocation is
-	// interrupted: nothing is in flight then (pkg/deadline).
-	wctx, endWait := waitContext(ctx)
-	defer endWait()
-	var last error
-	limit, refreshed, retryNow := c.maxAttempts, false, false
-	for attempts < limit {
-		if attempts > 0 && !retryNow {
-			d := c.backoff.delay(attempts)
-			if !c.enoughTime(ctx, d) {
-				return requestID, attempts, deadlineError(action, last)
-			}
-			if err := sleep(wctx, d); err != nil {
-				e := ended(ctx)
-				if e == nil {
-					e = wctx
-				}
-				return requestID, attempts, stopped(e, action, last)
-			}
+	var used Credentials // what signed the last attempt
+	requestID, attempts, err = c.pace(ctx, action, target, out, &used)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.credentialsRejected() {
+		// Rotated credentials: re-read them once, and send the call again
+		// when they changed.
+		again, rerr := c.refreshCredentials(ctx, used)
+		if rerr != nil {
+			return requestID, attempts, fmt.Errorf("%w; %w", err, rerr)
 		}
-		retryNow = false
-		if e := ended(ctx); e != nil {
-			return requestID, attempts, stopped(e, action, last)
-		}
-		if !c.enoughTime(ctx, 0) {
-			return requestID, attempts, deadlineError(action, last)
-		}
-		epoch, err := c.waitTurn(wctx)
-		if err != nil {
-			if e := ended(ctx); e != nil {
-				return requestID, attempts, stopped(e, action, last)
-			}
-			// The limiter could not admit the request in time.
-			return requestID, attempts, deadlineError(action, last)
-		}
-		creds, err := c.credentialsFor(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return requestID, attempts, stopped(ctx, action, last)
-			}
-			return requestID, attempts, fmt.Errorf("resourcemanager: %s: %w", action, err)
-		}
-		// Waiting for a turn and fetching credentials take time too: the
-		// budget's rule holds when the request leaves, not when it queued.
-		if !c.enoughTime(ctx, 0) {
-			return requestID, attempts, deadlineError(action, last)
-		}
-		if e := ended(ctx); e != nil {
-			return requestID, attempts, stopped(e, action, last)
-		}
-		attempts++
-		rid, err := c.attempt(ctx, action, target, creds, out)
-		requestID = rid
-		if err == nil {
-			c.limiter.onSuccess(epoch)
-			return requestID, attempts, nil
-		}
-		prev := last
-		last = err
-		var apiErr *APIError
-		if errors.As(err, &apiErr) {
-			if apiErr.throttled() {
-				c.limiter.onThrottle(epoch)
-			} else {
-				c.limiter.onSuccess(epoch) // the service answered without pushing back
-			}
-			if apiErr.credentialsRejected() && !refreshed {
-				// Rotated credentials: re-read them once, and send the
-				// call again at once when they changed.
-				refreshed = true
-				again, rerr := c.refreshCredentials(ctx, creds)
-				if rerr != nil {
-					return requestID, attempts, fmt.Errorf("%w; %w", err, rerr)
-				}
-				if again {
-					limit, retryNow = max(limit, attempts+1), true
-					continue
-				}
-			}
-			if !apiErr.retryable() {
-				return requestID, attempts, err
-			}
-		} else if !retryableTransport(err) {
-			var te *transportError
-			if errors.As(err, &te) && te.code == codeDeadlineExceeded {
-				// Cut off by the caller's deadline: report the deadline,
-				// with the previous attempt's failure when there was one.
-				if prev != nil {
-					return requestID, attempts, deadlineError(action, prev)
-				}
-				return requestID, attempts, deadlineError(action, err)
-			}
-			return requestID, attempts, err
+		if again {
+			rid, more, err := c.pace(ctx, action, target, out, &used)
+			return rid, attempts + more, err
 		}
 	}
-	return requestID, attempts, last
+	return requestID, attempts, err
 }
 
-// waitTurn waits for the rate limiter, at most until the last moment the
-// deadline budget lets an attempt start.
-func (c *Client) waitTurn(ctx context.Context) (uint64, error) {
-	if by, ok := c.budget(ctx).StartBy(); ok {
-		wctx, cancel := context.WithDeadline(ctx, by)
-		defer cancel()
-		return c.limiter.wait(wctx)
+// pace runs one call's attempts through the Pacer; *used is left holding
+// the credentials of the last attempt.
+func (c *Client) pace(ctx context.Context, action, target string, out jsonDecoder, used *Credentials) (requestID string, attempts int, err error) {
+	var creds Credentials
+	defer func() { *used = creds }()
+	attempts, err = c.pacer.Do(ctx, pacing.Call{
+		Prepare: func(ctx context.Context) (err error) {
+			creds, err = c.credentialsFor(ctx)
+			if err != nil {
+				return fmt.Errorf("resourcemanager: %s: %w", action, err)
+			}
+			return nil
+		},
+		Attempt: func(actx context.Context) (err error) {
+			requestID, err = c.attempt(actx, action, target, creds, out)
+			return err
+		},
+		Classify: classify,
+	})
+	return requestID, attempts, callError(action, err)
+}
+
+// callError is the error of a call that ended with err: a
+// *pacing.StopError becomes an error wrapping ErrDeadline (out of time) or
+// the cause of the context's end, with the last attempt's failure; any
+// other err is returned as it is.
+func callError(action string, err error) error {
+	stop, ok := err.(*pacing.StopError)
+	switch {
+	case !ok:
+		return err
+	case errors.Is(stop.Err, pacing.ErrOutOfTime):
+		return deadlineError(action, stop.Last)
+	case stop.Last != nil:
+		return fmt.Errorf("resourcemanager: %s: %w; last attempt: %w", action, stop.Err, stop.Last)
 	}
-	return c.limiter.wait(ctx)
+	return fmt.Errorf("resourcemanager: %s: %w", action, stop.Err)
 }
 
-// enoughTime reports whether the deadline budget lets an attempt start
-// after waiting d.
-func (c *Client) enoughTime(ctx context.Context, d time.Duration) bool {
-	return c.budget(ctx).CanStart(time.Now().Add(d))
-}
-
-// budget is the invocation's deadline.Budget that ctx carries, or else one
-// built from ctx's deadline and the client's Timeout.
-func (c *Client) budget(ctx context.Context) deadline.Budget {
-	if b, ok := deadline.FromContext(ctx); ok {
-		return b
-	}
-	return deadline.For(ctx, c.timeout)
-}
-
-// stopped is the error of a call whose context ended between attempts.
-func stopped(ctx context.Context, action string, last error) error {
-	err := context.Cause(ctx)
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return deadlineError(action, last)
-	}
-	if last != nil {
-		return fmt.Errorf("resourcemanager: %s: %w; last attempt: %w", action, err, last)
-	}
-	return fmt.Errorf("resourcemanager: %s: %w", action, err)
-}
-
-func retryableTransport(err error) bool {
+// classify tells the Pacer what a failed attempt got.
+func classify(err error) pacing.Outcome {
+	var apiErr *APIError
 	var te *transportError
-	return errors.As(err, &te) && (te.code == codeTimeout || te.code == codeNetworkError)
+	switch {
+	case errors.As(err, &apiErr) && apiErr.throttled():
+		return pacing.Throttled
+	case errors.As(err, &apiErr) && apiErr.retryable():
+		return pacing.Unavailable
+	case errors.As(err, &apiErr):
+		return pacing.Rejected
+	case errors.As(err, &te) && (te.code == codeTimeout || te.code == codeNetworkError):
+		return pacing.NoAnswer
+	}
+	return pacing.Unusable
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// attempt sends one signed request and reads its answer. It returns the
-// answer's request ID when known.
-func (c *Client) attempt(ctx context.Context, action, target string, creds Credentials, out jsonDecoder) (string, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+// attempt sends one signed request and reads its answer. Its context
+// actx is the attempt's (pacing.Call.Attempt). It returns the answer's
+// request ID when known.
+func (c *Client) attempt(actx context.Context, action, target string, creds Credentials, out jsonDecoder) (string, error) {
 	req, err := newRequest(actx, target, action)
 	if err != nil {
 		return "", err
@@ -425,7 +328,7 @@ func (c *Client) attempt(ctx context.Context, action, target string, creds Crede
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "", transportFailure(ctx, actx, action, err)
+		return "", transportFailure(actx, action, err)
 	}
 	// Closed before its end (an answer over the limit), the body's
 	// connection is closed (under HTTP/2, its stream reset), not drained
@@ -434,7 +337,7 @@ func (c *Client) attempt(ctx context.Context, action, target string, creds Crede
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	rid := resp.Header.Get("X-Acs-Request-Id")
 	if err != nil {
-		return rid, transportFailure(ctx, actx, action, err)
+		return rid, transportFailure(actx, action, err)
 	}
 	tooLarge := len(body) > maxResponseBytes
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -469,20 +372,22 @@ func newRequest(ctx context.Context, target, action string) (*http.Request, erro
 	return req, nil
 }
 
-// transportFailure classifies an attempt that got no answer: the caller's
+// transportFailure classifies an attempt that got no answer: the call's
 // context ended (Canceled, DeadlineExceeded), the attempt timed out
-// (Timeout), the endpoint's certificate failed verification (TLSError), or
-// the network failed (NetworkError).
-func transportFailure(ctx, actx context.Context, action string, err error) error {
+// (Timeout: its context's cause is pacing.ErrAttemptTimeout), the
+// endpoint's certificate failed verification (TLSError), or the network
+// failed (NetworkError).
+func transportFailure(actx context.Context, action string, err error) error {
 	code := codeNetworkError
 	var ne net.Error
 	var cv *tls.CertificateVerificationError
+	attemptTimedOut := errors.Is(context.Cause(actx), pacing.ErrAttemptTimeout)
 	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
+	case errors.Is(actx.Err(), context.Canceled):
 		code = codeCanceled
-	case ctx.Err() != nil:
+	case actx.Err() != nil && !attemptTimedOut:
 		code = codeDeadlineExceeded
-	case actx.Err() != nil || errors.As(err, &ne) && ne.Timeout():
+	case attemptTimedOut || errors.As(err, &ne) && ne.Timeout():
 		code = codeTimeout
 	case errors.As(err, &cv):
 		// The endpoint's certificate is not trusted: trying again will

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 )
 
 // The Client against hand-written HTTP handlers, for what the emulator does
@@ -110,16 +110,16 @@ func TestClientRetriesAnAttemptThatTimesOut(t *testing.T) {
 		}
 		io.WriteString(w, okBody)
 	})
-	c := fastClient(t, s.URL, Options{Timeout: 300 * time.Millisecond})
-	res, err := c.CancelHandshake(context.Background(), testID)
+	c := fastClient(t, s.URL, Options{})
+	res, err := c.CancelHandshake(withAPITimeout(context.Background(), 300*time.Millisecond), testID)
 	if err != nil || res.Attempts != 2 {
 		t.Fatalf("err %v after %d attempts; want success on the second", err, res.Attempts)
 	}
 
 	// Every attempt hanging: Timeout, retryable, MaxAttempts attempts.
 	s2 := serve(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	c2 := fastClient(t, s2.URL, Options{Timeout: 50 * time.Millisecond, MaxAttempts: 2})
-	res, err = c2.CancelHandshake(context.Background(), testID)
+	c2 := fastClient(t, s2.URL, Options{MaxAttempts: 2})
+	res, err = c2.CancelHandshake(withAPITimeout(context.Background(), 50*time.Millisecond), testID)
 	if ErrorCode(err) != "Timeout" || !IsRetryable(err) || res.Attempts != 2 {
 		t.Fatalf("err %v (code %q) after %d attempts", err, ErrorCode(err), res.Attempts)
 	}
@@ -206,7 +206,6 @@ func TestNewValidatesOptions(t *testing.T) {
 		says string
 	}{
 		{"plain http to a remote host", Options{Endpoint: "http://resourcemanager.aliyuncs.com"}, "loopback"},
-		{"negative timeout", Options{Timeout: -1}, "Timeout"},
 		{"negative QPS", Options{QPS: -1}, "QPS"},
 		{"NaN QPS", Options{QPS: math.NaN()}, "QPS"},
 		{"infinite QPS", Options{QPS: math.Inf(1)}, "QPS"},
@@ -226,13 +225,13 @@ func TestNewValidatesOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.base != "https://resourcemanager.aliyuncs.com/?" || c.timeout != DefaultTimeout || c.maxAttempts != DefaultMaxAttempts || c.Rate() != DefaultQPS {
+	if c.base != "https://resourcemanager.aliyuncs.com/?" || c.Rate() != pacing.DefaultQPS {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 }
 
 func TestDefaultHTTPClientIsOneTunedTransport(t *testing.T) {
-	c, err := New(Options{Timeout: 4 * time.Second})
+	c, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,14 +240,12 @@ func TestDefaultHTTPClientIsOneTunedTransport(t *testing.T) {
 		t.Fatalf("transport %T, want *http.Transport", c.hc.Transport)
 	}
 	switch {
-	case tr.MaxIdleConnsPerHost < config.MaxAPIConcurrency:
-		t.Errorf("MaxIdleConnsPerHost %d: fewer than API_CONCURRENCY may be (%d)", tr.MaxIdleConnsPerHost, config.MaxAPIConcurrency)
+	case tr.MaxIdleConnsPerHost != maxIdleConnsPerHost:
+		t.Errorf("MaxIdleConnsPerHost %d, want %d", tr.MaxIdleConnsPerHost, maxIdleConnsPerHost)
 	case tr.DisableKeepAlives:
 		t.Error("keep-alive disabled")
-	case tr.DialContext == nil || tr.TLSHandshakeTimeout == 0 || tr.TLSHandshakeTimeout > 4*time.Second:
+	case tr.DialContext == nil || tr.TLSHandshakeTimeout != connectTimeout:
 		t.Errorf("connect bounds: TLS handshake %v", tr.TLSHandshakeTimeout)
-	case tr.ResponseHeaderTimeout != 4*time.Second:
-		t.Errorf("ResponseHeaderTimeout %v, want the attempt timeout", tr.ResponseHeaderTimeout)
 	case tr.MaxResponseHeaderBytes <= 0 || tr.MaxResponseHeaderBytes > 1<<20:
 		t.Errorf("MaxResponseHeaderBytes %d", tr.MaxResponseHeaderBytes)
 	case tr.TLSClientConfig == nil || tr.TLSClientConfig.InsecureSkipVerify || tr.TLSClientConfig.MinVersion < tls.VersionTLS12:
@@ -279,7 +276,7 @@ func TestDefaultHTTPClientGoesThroughAProxyOnTheSameTransport(t *testing.T) {
 		io.WriteString(w, okBody)
 	})
 	pu, _ := url.Parse(proxy.URL)
-	hc := newHTTPClient(time.Second, http.ProxyURL(pu))
+	hc := newHTTPClient(http.ProxyURL(pu))
 	c = fastClient(t, "http://127.0.0.1:9", Options{HTTPClient: hc})
 	if _, err := c.CancelHandshake(context.Background(), testID); err != nil || via.Load() != 1 {
 		t.Fatalf("err %v, %d requests through the proxy; want 1", err, via.Load())

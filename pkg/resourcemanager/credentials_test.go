@@ -182,6 +182,12 @@ func (s *chainStub) count() int {
 	return s.calls
 }
 
+// fakeClock is a clock tests move by hand.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
 func TestChainCredentialsAreReusedForAFewSecondsOnly(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
 	stub := &chainStub{}

@@ -45,13 +45,16 @@ func (r *listResponse) decodeJSON(b []byte) error {
 		return err
 	}
 	list := make([]handshake.Handshake, 0, len(w.Handshakes.Handshake))
+	var bad []*handshake.RecordError
 	for i := range w.Handshakes.Handshake {
 		h, err := w.Handshakes.Handshake[i].Handshake()
 		if err != nil {
-			return err
+			// One unreadable record spoils only itself.
+			bad = append(bad, &handshake.RecordError{HandshakeID: w.Handshakes.Handshake[i].HandshakeID, Err: err})
+			continue
 		}
 		list = append(list, h)
 	}
-	r.RequestID, r.Handshakes = w.RequestID, list
+	r.RequestID, r.Handshakes, r.Malformed = w.RequestID, list, bad
 	return nil
 }

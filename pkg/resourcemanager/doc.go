@@ -5,10 +5,11 @@
 // against the official OpenAPI client in tests, which production code never
 // links), calls CancelHandshake and ListHandshakesForResourceDirectory (the
 // only actions production needs, see Actions) over one reused net/http
-// client, classifies errors, retries what is worth retrying with
-// exponential backoff and full jitter, stops before a context deadline, and
-// keeps to a client-side rate limit that backs off when the service
-// throttles.
+// client, and classifies errors. Its calls go through one pacing.Pacer:
+// the client says what an answer was (a throttle, worth retrying, final),
+// and the Pacer keeps to the client-side rate limit, retries with backoff
+// and keeps to the deadline.Budget of the call's context, whose API
+// timeout bounds every attempt.
 //
 // No secret or token ever appears in an error string: Credentials redact
 // themselves when printed, and API error messages are scrubbed of the

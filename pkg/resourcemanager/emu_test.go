@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
@@ -38,8 +40,8 @@ func newEmu(t *testing.T, opts rmemu.Options) *emu {
 	return &emu{Server: srv, url: hs.URL}
 }
 
-// fastClient is a Client for tests: quick backoff, high rate limit, short
-// timeouts, the emulator's test credentials unless opts says otherwise.
+// fastClient is a Client for tests: quick backoff, high rate limit, the
+// emulator's test credentials unless opts says otherwise.
 func fastClient(t *testing.T, endpoint string, opts Options) *Client {
 	t.Helper()
 	opts.Endpoint = endpoint
@@ -49,15 +51,28 @@ func fastClient(t *testing.T, endpoint string, opts Options) *Client {
 	if opts.QPS == 0 {
 		opts.QPS = 1000
 	}
-	if opts.Timeout == 0 {
-		opts.Timeout = 2 * time.Second
-	}
 	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.backoff = backoff{base: time.Millisecond, cap: 4 * time.Millisecond}
+	setBackoff(t, c, opts, time.Millisecond, 4*time.Millisecond)
 	return c
+}
+
+// setBackoff gives c a Pacer of opts whose backoff is base and cap.
+func setBackoff(t *testing.T, c *Client, opts Options, base, cap time.Duration) {
+	t.Helper()
+	p, err := pacing.New(pacing.Options{QPS: opts.QPS, MaxAttempts: opts.MaxAttempts, BackoffBase: base, BackoffCap: cap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.pacer = p
+}
+
+// withAPITimeout returns ctx carrying the Budget of its deadline with
+// apiTimeout: the attempts of a call in it take at most apiTimeout.
+func withAPITimeout(ctx context.Context, apiTimeout time.Duration) context.Context {
+	return deadline.NewContext(ctx, deadline.For(ctx, apiTimeout))
 }
 
 func mustID(t *testing.T, s string) handshake.ID {
@@ -280,11 +295,13 @@ func TestEmuNoAttemptAfterDeadline(t *testing.T) {
 	e := newEmu(t, rmemu.Options{Faults: rmemu.Faults{Latency: 20 * time.Millisecond}})
 	id := e.seedOne(t, "h-Deadline00000001", "")
 	e.FailAlways(string(id))
-	c := fastClient(t, e.url, Options{MaxAttempts: 20, Timeout: 30 * time.Millisecond})
-	c.backoff = backoff{base: 10 * time.Millisecond, cap: 40 * time.Millisecond}
+	opts := Options{MaxAttempts: 20}
+	c := fastClient(t, e.url, opts)
+	setBackoff(t, c, opts, 10*time.Millisecond, 40*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	ctx = withAPITimeout(ctx, 30*time.Millisecond)
 	res, err := c.CancelHandshake(ctx, id)
 	if ErrorCode(err) != "DeadlineExceeded" || !errors.Is(err, ErrDeadline) {
 		t.Fatalf("err %v (code %q), want DeadlineExceeded", err, ErrorCode(err))
@@ -311,9 +328,10 @@ func TestEmuNoAttemptAfterDeadline(t *testing.T) {
 func TestEmuTooLittleTimeMakesNoCall(t *testing.T) {
 	e := newEmu(t, rmemu.Options{})
 	id := e.seedOne(t, "h-NoTime0000000001", "")
-	c := fastClient(t, e.url, Options{Timeout: time.Second}) // needs 2 s: the timeout and the reserve
+	c := fastClient(t, e.url, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
+	ctx = withAPITimeout(ctx, time.Second) // needs 2 s: the timeout and the reserve
 	res, err := c.CancelHandshake(ctx, id)
 	if ErrorCode(err) != "DeadlineExceeded" || res.Attempts != 0 {
 		t.Fatalf("err %v, %d attempts; want DeadlineExceeded and none", err, res.Attempts)
@@ -413,7 +431,7 @@ func TestEmuAdaptiveRateBacksOffWhenThrottled(t *testing.T) {
 	c := fastClient(t, e.url, Options{QPS: 50, MaxAttempts: 1})
 	throttled := 0
 	for range 6 {
-		if _, err := c.CancelHandshake(context.Background(), id); IsThrottled(err) {
+		if _, err := c.CancelHandshake(context.Background(), id); classify(err) == pacing.Throttled {
 			throttled++
 		}
 	}

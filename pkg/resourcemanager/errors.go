@@ -144,17 +144,14 @@ func IsInvalidID(err error) bool {
 	return ok && (e.Code == codeMissingID || e.Code == codeInvalidID)
 }
 
-// IsThrottled reports whether err is a throttling answer: a Throttling or
+// throttled reports whether e is a throttling answer: a Throttling or
 // Throttling.* code, or HTTP 429.
-func IsThrottled(err error) bool {
-	e, ok := apiCode(err)
-	return ok && e.throttled()
-}
-
 func (e *APIError) throttled() bool {
 	return e.Code == codeThrottling || strings.HasPrefix(e.Code, codeThrottling+".") || e.StatusCode == http.StatusTooManyRequests
 }
 
+// retryable reports whether e may pass: a throttle, ServiceUnavailable,
+// InternalError or any 5xx.
 func (e *APIError) retryable() bool {
 	return e.throttled() || e.Code == codeServiceUnavail || e.Code == codeInternalError || e.StatusCode >= 500
 }

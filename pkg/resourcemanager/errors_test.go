@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 )
 
 func TestParseAPIErrorJSONAndXML(t *testing.T) {
@@ -70,8 +72,6 @@ func apiErr(status int, code string) error {
 }
 
 func TestClassifiers(t *testing.T) {
-	canceledCtx, cancel := context.WithCancel(context.Background())
-	cancel()
 	tests := []struct {
 		name                                              string
 		err                                               error
@@ -99,7 +99,7 @@ func TestClassifiers(t *testing.T) {
 		{"deadline during attempt", &transportError{action: actionCancel, code: codeDeadlineExceeded, err: context.DeadlineExceeded}, false, false, false, true, false, "DeadlineExceeded"},
 		{"no time for an attempt", deadlineError(actionCancel, nil), false, false, false, true, false, "DeadlineExceeded"},
 		{"no time for a retry after a throttle", deadlineError(actionCancel, apiErr(400, "Throttling.User")), false, false, false, true, true, "DeadlineExceeded"},
-		{"canceled between attempts", stopped(canceledCtx, actionCancel, nil), false, false, false, false, false, "Canceled"},
+		{"canceled between attempts", callError(actionCancel, &pacing.StopError{Err: context.Canceled}), false, false, false, false, false, "Canceled"},
 		{"no credentials", fmt.Errorf("x: %w", ErrNoCredentials), false, false, false, false, false, "NoCredentials"},
 		{"unreadable answer", &responseError{action: actionGet, err: errors.New("bad json")}, false, false, false, false, false, "InvalidResponse"},
 		{"other", errors.New("boom"), false, false, false, false, false, "ClientError"},
@@ -118,8 +118,8 @@ func TestClassifiers(t *testing.T) {
 			if got := IsRetryable(tt.err); got != tt.retryable {
 				t.Errorf("IsRetryable = %v", got)
 			}
-			if got := IsThrottled(tt.err); got != tt.throttled {
-				t.Errorf("IsThrottled = %v", got)
+			if got := classify(tt.err) == pacing.Throttled; got != tt.throttled {
+				t.Errorf("classified as a throttle: %v", got)
 			}
 			if got := ErrorCode(tt.err); got != tt.code {
 				t.Errorf("ErrorCode = %q, want %q", got, tt.code)

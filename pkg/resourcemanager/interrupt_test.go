@@ -60,28 +60,6 @@ func TestAnInterruptedCallStopsWaitingForItsTurn(t *testing.T) {
 	}
 }
 
-func TestAnInterruptedCallStopsWaitingOutItsBackoff(t *testing.T) {
-	var requests atomic.Int32
-	first := make(chan struct{})
-	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		if requests.Add(1) == 1 {
-			defer close(first)
-		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"Code":"ServiceUnavailable","Message":"busy"}`)
-	})
-	c := fastClient(t, s.URL, Options{})
-	c.backoff = backoff{base: 100 * time.Second, cap: 100 * time.Second, rand: func(n int64) int64 { return n - 1 }}
-	inv, interrupt := context.WithCancel(context.Background())
-	res, err := callUntilStopped(t, c, deadline.WithInterrupt(context.Background(), inv), interrupt, first)
-	if ErrorCode(err) != "Canceled" || res.Attempts != 1 {
-		t.Errorf("%v (code %s) after %d attempts; want Canceled after the one attempt", err, ErrorCode(err), res.Attempts)
-	}
-	if n := requests.Load(); n != 1 {
-		t.Errorf("%d requests, want 1: no attempt after the interruption", n)
-	}
-}
-
 func TestAnInterruptedCallLetsItsAttemptInFlightFinish(t *testing.T) {
 	arrived, release := make(chan struct{}), make(chan struct{})
 	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +67,7 @@ func TestAnInterruptedCallLetsItsAttemptInFlightFinish(t *testing.T) {
 		<-release
 		io.WriteString(w, okBody)
 	})
-	c := fastClient(t, s.URL, Options{Timeout: 20 * time.Second})
+	c := fastClient(t, s.URL, Options{})
 	inv, interrupt := context.WithCancel(context.Background())
 	started := make(chan struct{})
 	go func() {

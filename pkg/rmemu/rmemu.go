@@ -328,7 +328,7 @@ func (s *Server) handle(q *request, call *Call) response {
 	q.action = headerOr(r, "x-acs-action", query, "Action")
 	q.version = headerOr(r, "x-acs-version", query, "Version")
 	if id, ok := q.param("HandshakeId"); ok {
-		call.HandshakeID = bounded(id, 64)
+		call.HandshakeID = handshake.Cut(id, 64)
 	}
 
 	// Latency first: a slow network or gateway delays every answer.
@@ -366,7 +366,7 @@ func (s *Server) handle(q *request, call *Call) response {
 			q.version, _ = q.param("Version")
 		}
 		if id, ok := q.param("HandshakeId"); ok && call.HandshakeID == "" {
-			call.HandshakeID = bounded(id, 64)
+			call.HandshakeID = handshake.Cut(id, 64)
 		}
 		if f, ok := q.param("Format"); ok && strings.EqualFold(f, "XML") {
 			q.xml = true
@@ -378,7 +378,7 @@ func (s *Server) handle(q *request, call *Call) response {
 	}
 	handler, ok := actions[q.action]
 	if !ok {
-		q.action = bounded(q.action, 64)
+		q.action = handshake.Cut(q.action, 64)
 		return errorResponse(http.StatusNotFound, "InvalidAction.NotFound", msgActionNotFound)
 	}
 	s.stats.arriveAction(q.action)
@@ -390,7 +390,7 @@ func (s *Server) handle(q *request, call *Call) response {
 	}
 
 	who, fail := s.authenticate(q)
-	call.AccessKeyID = bounded(who.accessKeyID, 64)
+	call.AccessKeyID = handshake.Cut(who.accessKeyID, 64)
 	call.Auth = who.method
 	call.STS = who.sts
 	if fail != nil {
@@ -422,15 +422,6 @@ func headerOr(r *http.Request, header string, query map[string][]string, param s
 func isForm(contentType string) bool {
 	ct, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded")
-}
-
-// bounded cuts s to at most n bytes, so that hostile input cannot grow the
-// call log or the counters.
-func bounded(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // drop closes the client's connection without an answer, as a network

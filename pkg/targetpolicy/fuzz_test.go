@@ -25,6 +25,6 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = p.Allowed(email, entity)
 		_ = p.Allowed(account, entity)
-		_ = Redact(entity)
+		_ = MaskTarget(entity)
 	})
 }

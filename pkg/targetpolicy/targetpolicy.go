@@ -1,5 +1,5 @@
 // Package targetpolicy is the target policy of a sweep: which targets an
-// invitation may be sent to (ALLOWED_TARGETS, README.md "Target policy").
+// invitation may be sent to (ALLOWED_TARGETS).
 //
 // A Policy is a list of patterns. A pattern is one of:
 //
@@ -22,6 +22,7 @@
 package targetpolicy
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,15 +43,15 @@ const (
 // Accepted says, in errors, what a pattern may be.
 const Accepted = "want a 16-digit account ID, an e-mail address, or an e-mail pattern with * wildcards such as *@example.com or *@*.example.com"
 
-// Label wildcards, as Pattern.labels holds them. Neither can be a label: a
+// Label wildcards, as pattern.labels holds them. Neither can be a label: a
 // pattern's labels hold no ? and no *.
 const (
 	oneLabel  = "?"
 	anyLabels = "**"
 )
 
-// Pattern is one validated pattern of a Policy.
-type Pattern struct {
+// pattern is one validated pattern of a Policy.
+type pattern struct {
 	account string   // a 16-digit account ID; empty for an e-mail pattern
 	local   string   // lower case; may hold *
 	labels  []string // the domain's labels, lower case, each * as oneLabel, anyLabels
@@ -58,18 +59,15 @@ type Pattern struct {
 }
 
 // String returns the pattern as it was written.
-func (p Pattern) String() string { return p.text }
+func (p pattern) String() string { return p.text }
 
 // Policy is a validated list of patterns. Its zero value is the empty policy.
 type Policy struct {
-	patterns []Pattern
+	patterns []pattern
 }
 
 // Empty reports whether p has no pattern: there is no target policy.
 func (p Policy) Empty() bool { return len(p.patterns) == 0 }
-
-// Len returns the number of patterns.
-func (p Policy) Len() int { return len(p.patterns) }
 
 // Patterns returns the patterns as written, in order.
 func (p Policy) Patterns() []string {
@@ -83,15 +81,15 @@ func (p Policy) Patterns() []string {
 // String returns the policy as Parse reads it: the patterns joined by commas.
 func (p Policy) String() string { return strings.Join(p.Patterns(), ",") }
 
-// Redacted returns the policy as String does, but with every e-mail pattern
-// that names a person (its local part is not just *) redacted as Redact
+// Masked returns the policy as String does, but with every e-mail pattern
+// that names a person (its local part is not just *) masked as MaskTarget
 // does: for a start-up log line without LOG_TARGETS=true.
-func (p Policy) Redacted() string {
+func (p Policy) Masked() string {
 	out := make([]string, len(p.patterns))
 	for i, pat := range p.patterns {
 		out[i] = pat.text
 		if pat.account == "" && pat.local != "*" {
-			out[i] = Redact(pat.text)
+			out[i] = MaskTarget(pat.text)
 		}
 	}
 	return strings.Join(out, ",")
@@ -109,7 +107,9 @@ func (e *PatternError) Error() string {
 
 // Parse reads a comma-separated list of patterns, as ALLOWED_TARGETS holds
 // it. Blanks around a pattern are ignored, and so are empty items (a
-// trailing comma). An empty list is the empty Policy. The error is a
+// trailing comma). An empty or blank list is the empty Policy; a list of
+// only separators (",,,") is refused with ErrNoPattern rather than read as
+// no policy, which the writer cannot have meant. Otherwise the error is a
 // *PatternError naming the first bad pattern.
 func Parse(list string) (Policy, error) {
 	var items []string
@@ -118,8 +118,14 @@ func Parse(list string) (Policy, error) {
 			items = append(items, it)
 		}
 	}
+	if len(items) == 0 && strings.TrimSpace(list) != "" {
+		return Policy{}, ErrNoPattern
+	}
 	return New(items)
 }
+
+// ErrNoPattern is the error of a list that holds separators but no pattern.
+var ErrNoPattern = errors.New("holds separators but no pattern: name at least one pattern, or leave ALLOWED_TARGETS empty for no target policy; " + Accepted)
 
 // New validates patterns, one per element, as a payload's
 // "allowedTargets" holds them; an element may not be empty or hold a comma.
@@ -129,7 +135,7 @@ func New(patterns []string) (Policy, error) {
 	}
 	var p Policy
 	for _, s := range patterns {
-		pat, err := ParsePattern(s)
+		pat, err := parsePattern(s)
 		if err != nil {
 			return Policy{}, err
 		}
@@ -138,10 +144,10 @@ func New(patterns []string) (Policy, error) {
 	return p, nil
 }
 
-// ParsePattern validates one pattern. Blanks around it are ignored.
-func ParsePattern(s string) (Pattern, error) {
+// parsePattern validates one pattern. Blanks around it are ignored.
+func parsePattern(s string) (pattern, error) {
 	t := strings.TrimSpace(s)
-	bad := func(why string) (Pattern, error) { return Pattern{}, &PatternError{Pattern: s, Why: why} }
+	bad := func(why string) (pattern, error) { return pattern{}, &PatternError{Pattern: s, Why: why} }
 	switch {
 	case t == "":
 		return bad("is empty")
@@ -157,7 +163,7 @@ func ParsePattern(s string) (Pattern, error) {
 		if len(t) != 16 {
 			return bad(fmt.Sprintf("has %d digits: an account ID has 16", len(t)))
 		}
-		return Pattern{account: t, text: t}, nil
+		return pattern{account: t, text: t}, nil
 	}
 	for _, r := range t {
 		switch {
@@ -206,7 +212,7 @@ func ParsePattern(s string) (Pattern, error) {
 			labels = append(labels, label)
 		}
 	}
-	return Pattern{local: local, labels: labels, text: t}, nil
+	return pattern{local: local, labels: labels, text: t}, nil
 }
 
 // Allowed reports whether an invitation to entity, of target type tt, is
@@ -225,7 +231,7 @@ func (p Policy) Allowed(tt handshake.TargetType, entity string) bool {
 	return false
 }
 
-func (pat Pattern) match(tt handshake.TargetType, entity string) bool {
+func (pat pattern) match(tt handshake.TargetType, entity string) bool {
 	switch {
 	case strings.EqualFold(string(tt), string(handshake.TargetAccount)):
 		return pat.account != "" && entity == pat.account
@@ -241,7 +247,7 @@ func (pat Pattern) match(tt handshake.TargetType, entity string) bool {
 	if slices.Contains(labels, "") {
 		return false
 	}
-	// No pattern holds a NUL (ParsePattern refuses control characters), so
+	// No pattern holds a NUL (parsePattern refuses control characters), so
 	// it stands for "one byte" nowhere in the local part.
 	return glob([]byte(pat.local), []byte(local), '*', 0) && glob(pat.labels, labels, anyLabels, oneLabel)
 }
@@ -284,8 +290,8 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// Redact returns entity as a log line or a report may show it without
-// LOG_TARGETS=true. An account ID (16 digits) is not personal data and is
+// MaskTarget returns an invitation's target as a log line or a report may
+// show it without LOG_TARGETS=true. An account ID (16 digits) is not personal data and is
 // shown as it is. Anything else is treated as an e-mail address, which is:
 // the first character of its local part, then *** whatever the length (so
 // the length is not revealed), then the domain, which a policy decides on and
@@ -294,11 +300,11 @@ func isDigits(s string) bool {
 // reversed; it carries no hash, because a hash of an address is easily
 // reversed by trying addresses and would still be personal data. Something
 // with no @ shows as ***.
-func Redact(entity string) string {
+func MaskTarget(entity string) string {
 	if len(entity) == 16 && isDigits(entity) {
 		return entity
 	}
-	// Addresses compare without case, so they redact without it: one
+	// Addresses compare without case, so they are masked without it: one
 	// person reads the same in every line.
 	entity = strings.ToLower(entity)
 	at := strings.LastIndexByte(entity, '@')

@@ -83,7 +83,6 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		want []string
 	}{
 		{"", nil},
-		{" , ,", nil},
 		{"*@example.com", []string{"*@example.com"}},
 		{" *@Example.com , 1234567890123456 ,", []string{"*@Example.com", "1234567890123456"}},
 		{"a@b.c,*@*.example.com", []string{"a@b.c", "*@*.example.com"}},
@@ -96,8 +95,8 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		if got := p.Patterns(); strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("Parse(%q).Patterns() = %q, want %q", tc.list, got, tc.want)
 		}
-		if p.Empty() != (len(tc.want) == 0) || p.Len() != len(tc.want) {
-			t.Errorf("Parse(%q): Empty %v, Len %d; want %d patterns", tc.list, p.Empty(), p.Len(), len(tc.want))
+		if p.Empty() != (len(tc.want) == 0) || len(p.Patterns()) != len(tc.want) {
+			t.Errorf("Parse(%q): Empty %v, %d patterns; want %d", tc.list, p.Empty(), len(p.Patterns()), len(tc.want))
 		}
 		if again, err := Parse(p.String()); err != nil || again.String() != p.String() {
 			t.Errorf("Parse(%q).String() = %q does not read back: %v", tc.list, p.String(), err)
@@ -168,7 +167,7 @@ func TestNewRejectsEmptyItemsAndCommas(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+func TestMaskTarget(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"jane.doe@example.com", "j***@example.com"},
 		{"j@example.com", "j***@example.com"},
@@ -183,11 +182,11 @@ func TestRedact(t *testing.T) {
 		{"", "***"},
 	}
 	for _, tc := range tests {
-		if got := Redact(tc.in); got != tc.want {
-			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := MaskTarget(tc.in); got != tc.want {
+			t.Errorf("MaskTarget(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-		if got := Redact(tc.in); got != Redact(tc.in) {
-			t.Errorf("Redact(%q) is not stable", tc.in)
+		if got := MaskTarget(tc.in); got != MaskTarget(tc.in) {
+			t.Errorf("MaskTarget(%q) is not stable", tc.in)
 		}
 	}
 }
@@ -198,7 +197,7 @@ func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "*@example.com,c***@example.com,o***@example.com,1234567890123456,*@*.example.com"
-	if got := p.Redacted(); got != want {
+	if got := p.Masked(); got != want {
 		t.Errorf("Redacted() = %q, want %q", got, want)
 	}
 }
@@ -213,5 +212,23 @@ func TestAllowedIsLinearOnHostileInput(t *testing.T) {
 	target := strings.Repeat("a", 64) + "b@" + strings.Repeat("y.", 120) + "z.com"
 	if p.Allowed(email, target) {
 		t.Errorf("Allowed(%q) = true, want false", target)
+	}
+}
+
+// A list of separators only is refused, not read as no policy; an empty or
+// blank list is no policy.
+func TestParseRefusesAListOfOnlySeparators(t *testing.T) {
+	for _, list := range []string{",", ",,,", " , , ", ",\t,"} {
+		if p, err := Parse(list); !errors.Is(err, ErrNoPattern) {
+			t.Errorf("Parse(%q) = %v, %v; want ErrNoPattern", list, p, err)
+		}
+	}
+	for _, list := range []string{"", "  "} {
+		if p, err := Parse(list); err != nil || !p.Empty() {
+			t.Errorf("Parse(%q) = %v, %v; want the empty Policy", list, p, err)
+		}
+	}
+	if p, err := Parse(",*@example.com,"); err != nil || p.String() != "*@example.com" {
+		t.Errorf("Parse with a stray comma = %v, %v; want the one pattern", p, err)
 	}
 }

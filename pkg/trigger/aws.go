@@ -2,7 +2,10 @@ package trigger
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
@@ -15,6 +18,19 @@ type sqsRecord struct {
 	MessageID   string  `json:"messageId"`
 	EventSource string  `json:"eventSource"`
 	Body        *string `json:"body"`
+	Attributes  struct {
+		ApproximateReceiveCount string `json:"ApproximateReceiveCount"`
+	} `json:"attributes"`
+}
+
+// deliveries is the record's ApproximateReceiveCount, or 0 when it is
+// missing or not a positive number.
+func (r sqsRecord) deliveries() int {
+	n, err := strconv.Atoi(r.Attributes.ApproximateReceiveCount)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 // AWS decodes a Lambda event: an SQS batch, an EventBridge Scheduled Event,
@@ -38,12 +54,18 @@ func AWS(event []byte) (Decoded, error) {
 			ErrUnsupportedEvent, jsonError(err), acceptedAWS)
 	}
 	if raw, ok := top["Records"]; ok {
+		if err := envelopeDuplicateKeys(t, "Records["); err != nil {
+			return Decoded{Trigger: SQS}, err
+		}
 		d, err := awsSQS(raw)
 		d.Trigger = SQS
 		return d, err
 	}
 	if _, ok := top["detail-type"]; ok {
 		if err := checkUTF8("the event", t); err != nil {
+			return Decoded{Trigger: ScheduledEvent}, err
+		}
+		if err := envelopeDuplicateKeys(t, ""); err != nil {
 			return Decoded{Trigger: ScheduledEvent}, err
 		}
 		d, err := awsScheduled(top)
@@ -76,6 +98,8 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 			_ = json.Unmarshal(r, &recs[i])
 		} else if err := json.Unmarshal(r, &recs[i]); err != nil {
 			recErr[i] = fmt.Errorf("%w: the record is not an SQS record (%s)", ErrUnsupportedEvent, jsonError(err))
+		} else if err := checkDuplicateKeys(r); err != nil {
+			recErr[i] = fmt.Errorf("%w: in the record, %w", ErrInvalidPayload, err)
 		}
 		if recs[i].EventSource == "aws:sqs" {
 			fromSQS = true
@@ -114,6 +138,7 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 			b.fail(key, fmt.Errorf(`%w: the record has no "body"`, ErrInvalidPayload))
 		default:
 			b.record(key, []byte(*rec.Body), nil)
+			b.items[len(b.items)-1].Deliveries = rec.deliveries()
 		}
 	}
 	return Decoded{Job: b.job()}, nil
@@ -160,6 +185,21 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 		return Decoded{}, fmt.Errorf(`%w: "detail" is %s: want an object (a payload), or {} for a sweep`, ErrInvalidPayload, handshake.Quote(string(raw), quoteMax))
 	}
 	return Decoded{Job: p.job(key)}, nil
+}
+
+// envelopeDuplicateKeys applies checkDuplicateKeys to an event envelope t.
+// A duplicate under recordsAt (such as "Records[", the records of a batch),
+// when not empty, is left to that record's own check, so that only the
+// record is refused.
+func envelopeDuplicateKeys(t []byte, recordsAt string) error {
+	err := checkDuplicateKeys(t)
+	if dup, ok := errors.AsType[*DuplicateKeyError](err); ok {
+		if recordsAt != "" && strings.HasPrefix(dup.Path, recordsAt) {
+			return nil
+		}
+		return fmt.Errorf("%w: in the event, %w", ErrInvalidPayload, err)
+	}
+	return nil
 }
 
 // direct decodes a payload with no envelope.

@@ -44,8 +44,8 @@ var samples = []sample{
 	{"fc-mns-topic.json", FC, MNSTopic, job{items: []item{
 		{key: "3405CA51807661353B3F0A1E00000004", ids: ids("h-Zx98Yw76Vu54Ts32", "h-Qr5tUv7wXy9zAb1c")},
 	}}},
-	{"policy-sweep.json", AWS, Direct, job{sweep: &janitor.Sweep{AllowedTargets: "*@example.com,1234567890123456,2345678901234567"}}},
-	{"policy-sweep.json", FC, Direct, job{sweep: &janitor.Sweep{AllowedTargets: "*@example.com,1234567890123456,2345678901234567"}}},
+	{"policy-sweep.json", AWS, Direct, job{sweep: &janitor.Sweep{AllowedTargets: policy("*@example.com,1234567890123456,2345678901234567")}}},
+	{"policy-sweep.json", FC, Direct, job{sweep: &janitor.Sweep{AllowedTargets: policy("*@example.com,1234567890123456,2345678901234567")}}},
 	{"direct.json", AWS, Direct, job{items: []item{
 		{key: Direct, ids: ids("h-M1ss1ngN0tF0und2", "h-Ca9cE1lEd3aLr5dY", "h-abc&Action=DeleteAccount")},
 	}}},

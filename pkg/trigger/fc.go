@@ -67,6 +67,8 @@ func FC(event []byte) (Decoded, error) {
 		return Decoded{}, fmt.Errorf("%w: the event starts like a JSON object but is not one (%s): want %s", ErrUnsupportedEvent, jsonError(err), acceptedFC)
 	}
 	if _, ok := top["specversion"]; ok {
+		// One CloudEvent is one record: mnsQueue checks it for duplicate
+		// keys as it checks each of a batch.
 		d, err := mnsQueue([]json.RawMessage{t})
 		d.Trigger = MNSQueue
 		return d, err
@@ -74,6 +76,9 @@ func FC(event []byte) (Decoded, error) {
 	_, timeOK := top["triggerTime"]
 	_, nameOK := top["triggerName"]
 	if timeOK && nameOK {
+		if err := envelopeDuplicateKeys(t, ""); err != nil {
+			return Decoded{Trigger: FCTimer}, err
+		}
 		d, err := fcTimerEvent(top, t)
 		d.Trigger = FCTimer
 		return d, err
@@ -82,6 +87,9 @@ func FC(event []byte) (Decoded, error) {
 	_, msgID := top["MessageId"]
 	_, msg := top["Message"]
 	if owner || msgID && msg {
+		if err := envelopeDuplicateKeys(t, ""); err != nil {
+			return Decoded{Trigger: MNSTopic}, err
+		}
 		d, err := mnsTopicEvent(top, t)
 		d.Trigger = MNSTopic
 		return d, err
@@ -104,6 +112,8 @@ func mnsQueue(raws []json.RawMessage) (Decoded, error) {
 			_ = json.Unmarshal(r, &evs[i]) // for its id, if it can be read
 		} else if err := json.Unmarshal(r, &evs[i]); err != nil {
 			evErr[i] = fmt.Errorf("%w: the element is not a CloudEvent (%s)", ErrUnsupportedEvent, jsonError(err))
+		} else if err := checkDuplicateKeys(r); err != nil {
+			evErr[i] = fmt.Errorf("%w: in the CloudEvent, %w", ErrInvalidPayload, err)
 		}
 		if strings.HasPrefix(evs[i].Type, mnsQueueType) {
 			fromMNS = true

@@ -64,7 +64,7 @@ func TestFCTimer(t *testing.T) {
 		{"payload {}: a sweep", timer(`"{}"`), FCTimer, job{sweep: sweep()}, nil, ""},
 		{"payload a dry-run sweep", timer(jsonString(`{"dryRun":true}`)), FCTimer, job{sweep: sweep(), dryRun: true}, nil, ""},
 		{"payload a sweep override", timer(jsonString(`{"sweep":{"olderThan":"14d","targetEntity":"*@example.com"}}`)), FCTimer,
-			job{sweep: &janitor.Sweep{OlderThan: 14 * 24 * time.Hour, TargetEntity: "*@example.com"}}, nil, ""},
+			job{sweep: &janitor.Sweep{OlderThan: 14 * 24 * time.Hour, TargetEntity: glob("*@example.com")}}, nil, ""},
 		{"payload IDs as text", timer(jsonString(id1 + ", " + id2)), FCTimer, job{items: []item{{key: "t1", ids: ids(id1, id2)}}}, nil, ""},
 		{"payload IDs as JSON", timer(jsonString(`{"handshakeIds":["` + id1 + `"],"dryRun":true}`)), FCTimer,
 			job{items: []item{{key: "t1", ids: ids(id1)}}, dryRun: true}, nil, ""},

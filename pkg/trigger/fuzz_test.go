@@ -91,7 +91,7 @@ func FuzzFC(f *testing.F) {
 func FuzzPayload(f *testing.F) {
 	seeds(f, payloadSeeds...)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		job, err := ParsePayload(b)
+		job, err := parseDirect(b)
 		checkInvariants(t, Decoded{Trigger: Direct, Job: job}, err)
 		if err != nil || job.Sweep != nil {
 			return
@@ -103,12 +103,12 @@ func FuzzPayload(f *testing.F) {
 		if err != nil || len(again) > MaxPayloadBytes {
 			return
 		}
-		job2, err := ParsePayload(again)
+		job2, err := parseDirect(again)
 		if err != nil {
 			t.Fatalf("re-encoded payload %.200q refused: %v", again, err)
 		}
 		if len(job2.Items) != 1 || !reflect.DeepEqual(job2.Items[0].IDs, ids) || job2.DryRun != job.DryRun {
-			t.Fatalf("re-encoded payload names %q (dry run %v), want %q (dry run %v)", job2.Items, job2.DryRun, ids, job.DryRun)
+			t.Fatalf("re-encoded payload names %+v (dry run %v), want %q (dry run %v)", job2.Items, job2.DryRun, ids, job.DryRun)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
 // item is what a test expects of one janitor.Item: its key and IDs, or an
@@ -32,6 +33,24 @@ type job struct {
 func ids(s ...string) []string { return s }
 
 func sweep() *janitor.Sweep { return &janitor.Sweep{} }
+
+// glob is janitor.ParseGlob for a pattern a test knows is valid.
+func glob(s string) janitor.Glob {
+	g, err := janitor.ParseGlob(s)
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+// policy is targetpolicy.Parse for a list a test knows is valid.
+func policy(list string) targetpolicy.Policy {
+	p, err := targetpolicy.Parse(list)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
 
 // checkJob reports every difference between got and want.
 func checkJob(t *testing.T, got janitor.Job, want job) {
@@ -104,7 +123,7 @@ func fmtSweep(s *janitor.Sweep) string {
 	if s == nil {
 		return "nil"
 	}
-	return fmt.Sprintf("%+v", *s)
+	return fmt.Sprintf("{OlderThan:%s TargetType:%q TargetEntity:%q AllowedTargets:%q}", s.OlderThan, s.TargetType, s.TargetEntity, s.AllowedTargets)
 }
 
 func fmtItems(items []janitor.Item) string {
@@ -145,7 +164,7 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 		default:
 			t.Errorf("sweep TargetType %q", j.Sweep.TargetType)
 		}
-		if _, err := path.Match(j.Sweep.TargetEntity, ""); err != nil {
+		if _, err := path.Match(j.Sweep.TargetEntity.String(), ""); err != nil {
 			t.Errorf("sweep TargetEntity %q is not a valid glob", j.Sweep.TargetEntity)
 		}
 		return
@@ -180,4 +199,15 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 			t.Errorf("a %s job with items %s, want one without Err", d.Trigger, fmtItems(j.Items))
 		}
 	}
+}
+
+// parseDirect reads a payload with no envelope as AWS and FC read a direct
+// invocation: the IDs it names become one Item keyed Direct, anything else
+// a sweep.
+func parseDirect(b []byte) (janitor.Job, error) {
+	p, err := parsePayload(b)
+	if err != nil {
+		return janitor.Job{}, err
+	}
+	return p.job(Direct), nil
 }

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 )
@@ -20,12 +18,6 @@ import (
 // acceptedPayload says, in errors, what a payload may be.
 const acceptedPayload = `want {"handshakeIds":["h-..."]}, {"handshakeId":"h-..."} or {"sweep":{"olderThan":"72h"}}, each with optional "dryRun":true, ` +
 	`or handshake IDs as text separated by commas, spaces or newlines`
-
-// MaxTargetEntityBytes bounds a sweep's targetEntity glob.
-const MaxTargetEntityBytes = 256
-
-// maxSweepDays bounds olderThan given in days ("36500d" is a century).
-const maxSweepDays = 36500
 
 // The fields of a payload object and of its "sweep", in the order errors list them.
 var (
@@ -55,18 +47,6 @@ func (p payload) job(key string) janitor.Job {
 	return janitor.Job{Sweep: s, DryRun: p.dryRun}
 }
 
-// ParsePayload reads a payload that has no envelope, as a direct invocation
-// sends it: the IDs it names become one Item keyed "direct"; a sweep, or a
-// payload that asks for nothing in particular (empty, null, {}), becomes a
-// sweep. See the package comment for the grammar.
-func ParsePayload(b []byte) (janitor.Job, error) {
-	p, err := parsePayload(b)
-	if err != nil {
-		return janitor.Job{}, err
-	}
-	return p.job(Direct), nil
-}
-
 // parsePayload reads b by the payload grammar, within the limits.
 func parsePayload(b []byte) (payload, error) {
 	if len(b) > MaxPayloadBytes {
@@ -87,6 +67,9 @@ func parseText(b []byte, inString bool) (payload, error) {
 	}
 	switch t[0] {
 	case '{':
+		if err := checkDuplicateKeys(t); err != nil {
+			return payload{}, fmt.Errorf("%w: in the payload, %w", ErrInvalidPayload, err)
+		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(t, &m); err != nil {
 			return payload{}, fmt.Errorf("%w: the payload starts like a JSON object but is not one (%s); %s", ErrInvalidPayload, jsonError(err), acceptedPayload)
@@ -201,7 +184,7 @@ func parseSweep(raw json.RawMessage) (*janitor.Sweep, error) {
 		return nil, err
 	}
 	if v != "" {
-		if s.OlderThan, err = parseAge(v); err != nil {
+		if s.OlderThan, err = config.ParseDuration(v); err != nil {
 			return nil, fmt.Errorf(`%w: "sweep.olderThan": %w`, ErrInvalidPayload, err)
 		}
 	}
@@ -216,38 +199,15 @@ func parseSweep(raw json.RawMessage) (*janitor.Sweep, error) {
 	if v, err = str("targetEntity"); err != nil {
 		return nil, err
 	}
-	if len(v) > MaxTargetEntityBytes {
-		return nil, fmt.Errorf(`%w: "sweep.targetEntity" is %d bytes, over the limit of %d`, ErrInvalidPayload, len(v), MaxTargetEntityBytes)
+	if s.TargetEntity, err = janitor.ParseGlob(v); err != nil {
+		return nil, fmt.Errorf(`%w: "sweep.targetEntity": %w`, ErrInvalidPayload, err)
 	}
-	if _, err := path.Match(v, ""); err != nil {
-		return nil, fmt.Errorf(`%w: "sweep.targetEntity" %s is not a valid glob: want *, ?, [a-z] and \ escapes, such as "*@example.com"`,
-			ErrInvalidPayload, handshake.Quote(v, quoteMax))
-	}
-	s.TargetEntity = v
 	if raw, ok := m["allowedTargets"]; ok && !isNull(raw) {
 		if s.AllowedTargets, err = parseAllowedTargets(raw); err != nil {
 			return nil, err
 		}
 	}
 	return &s, nil
-}
-
-// parseAge reads a sweep's olderThan: a positive Go duration ("72h",
-// "90m") or whole days ("7d").
-func parseAge(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 32)
-		if err != nil || n == 0 || n > maxSweepDays {
-			return 0, fmt.Errorf("%s is not a number of days from 1 to %d: want a Go duration such as \"72h\" or whole days such as \"7d\"",
-				handshake.Quote(s, quoteMax), maxSweepDays)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s is not a positive duration: want a Go duration such as \"72h\" or whole days such as \"7d\"", handshake.Quote(s, quoteMax))
-	}
-	return d, nil
 }
 
 // unknownFields returns an error naming the fields of m that are not in

@@ -69,10 +69,10 @@ func TestParsePayload(t *testing.T) {
 		{"sweep olderThan duration", `{"sweep":{"olderThan":"72h"}}`, job{sweep: &janitor.Sweep{OlderThan: 72 * time.Hour}}, nil, ""},
 		{"sweep olderThan days", `{"sweep":{"olderThan":"7d"}}`, job{sweep: &janitor.Sweep{OlderThan: 7 * 24 * time.Hour}}, nil, ""},
 		{"sweep every field", `{"sweep":{"olderThan":"90m","targetType":"email","targetEntity":"*@example.com"},"dryRun":true}`,
-			job{sweep: &janitor.Sweep{OlderThan: 90 * time.Minute, TargetType: handshake.TargetEmail, TargetEntity: "*@example.com"}, dryRun: true}, nil, ""},
+			job{sweep: &janitor.Sweep{OlderThan: 90 * time.Minute, TargetType: handshake.TargetEmail, TargetEntity: glob("*@example.com")}, dryRun: true}, nil, ""},
 		{"sweep targetType Account", `{"sweep":{"targetType":"Account"}}`, job{sweep: &janitor.Sweep{TargetType: handshake.TargetAccount}}, nil, ""},
 		{"sweep allowedTargets", `{"sweep":{"allowedTargets":["*@example.com"," 1234567890123456"]},"dryRun":true}`,
-			job{sweep: &janitor.Sweep{AllowedTargets: "*@example.com,1234567890123456"}, dryRun: true}, nil, ""},
+			job{sweep: &janitor.Sweep{AllowedTargets: policy("*@example.com,1234567890123456")}, dryRun: true}, nil, ""},
 		{"sweep allowedTargets null", `{"sweep":{"allowedTargets":null}}`, job{sweep: sweep()}, nil, ""},
 		{"sweep allowedTargets empty", `{"sweep":{"allowedTargets":[]}}`, job{}, ErrInvalidPayload, `"sweep.allowedTargets" is empty`},
 		{"sweep allowedTargets a string", `{"sweep":{"allowedTargets":"*@example.com"}}`, job{}, ErrInvalidPayload, "want an array of target patterns"},
@@ -92,16 +92,16 @@ func TestParsePayload(t *testing.T) {
 		{"handshakeId a number", `{"handshakeId":42}`, job{}, ErrInvalidPayload, `"handshakeId" is "42", want a string`},
 		{"dryRun a string", `{"handshakeId":"` + id1 + `","dryRun":"true"}`, job{}, ErrInvalidPayload, `"dryRun" is "\"true\"", want true or false`},
 		{"sweep not an object", `{"sweep":true}`, job{}, ErrInvalidPayload, `"sweep" is "true", want an object`},
-		{"olderThan not a duration", `{"sweep":{"olderThan":"a week"}}`, job{}, ErrInvalidPayload, `"sweep.olderThan": "a week" is not a positive duration`},
-		{"olderThan negative", `{"sweep":{"olderThan":"-1h"}}`, job{}, ErrInvalidPayload, "not a positive duration"},
-		{"olderThan zero", `{"sweep":{"olderThan":"0s"}}`, job{}, ErrInvalidPayload, "not a positive duration"},
-		{"olderThan zero days", `{"sweep":{"olderThan":"0d"}}`, job{}, ErrInvalidPayload, "not a number of days from 1 to 36500"},
-		{"olderThan fractional days", `{"sweep":{"olderThan":"1.5d"}}`, job{}, ErrInvalidPayload, "not a number of days"},
-		{"olderThan huge days", `{"sweep":{"olderThan":"99999999999d"}}`, job{}, ErrInvalidPayload, "not a number of days"},
+		{"olderThan not a duration", `{"sweep":{"olderThan":"a week"}}`, job{}, ErrInvalidPayload, `"sweep.olderThan": invalid duration "a week": want a Go duration like 72h or whole days like 7d, greater than zero and at most 36500d`},
+		{"olderThan negative", `{"sweep":{"olderThan":"-1h"}}`, job{}, ErrInvalidPayload, "greater than zero"},
+		{"olderThan zero", `{"sweep":{"olderThan":"0s"}}`, job{}, ErrInvalidPayload, "greater than zero"},
+		{"olderThan zero days", `{"sweep":{"olderThan":"0d"}}`, job{}, ErrInvalidPayload, "greater than zero and at most 36500d"},
+		{"olderThan fractional days", `{"sweep":{"olderThan":"1.5d"}}`, job{}, ErrInvalidPayload, "want a Go duration like 72h or whole days like 7d"},
+		{"olderThan huge days", `{"sweep":{"olderThan":"99999999999d"}}`, job{}, ErrInvalidPayload, "want a Go duration like 72h or whole days like 7d"},
 		{"olderThan a number", `{"sweep":{"olderThan":72}}`, job{}, ErrInvalidPayload, `"sweep.olderThan" is "72", want a string`},
 		{"targetType unknown", `{"sweep":{"targetType":"User"}}`, job{}, ErrInvalidPayload, `invalid target type "User": want Account or Email`},
-		{"targetEntity bad glob", `{"sweep":{"targetEntity":"[a-"}}`, job{}, ErrInvalidPayload, `"sweep.targetEntity" "[a-" is not a valid glob`},
-		{"targetEntity too long", `{"sweep":{"targetEntity":"` + strings.Repeat("x", MaxTargetEntityBytes+1) + `"}}`, job{}, ErrInvalidPayload, "over the limit of 256"},
+		{"targetEntity bad glob", `{"sweep":{"targetEntity":"[a-"}}`, job{}, ErrInvalidPayload, `"sweep.targetEntity": "[a-" is not a valid glob`},
+		{"targetEntity too long", `{"sweep":{"targetEntity":"` + strings.Repeat("x", janitor.MaxGlobBytes+1) + `"}}`, job{}, ErrInvalidPayload, "over the limit of 256"},
 		{"JSON array", `["` + id1 + `"]`, job{}, ErrInvalidPayload, "the payload is a JSON array"},
 		{"truncated JSON", `{"handshakeIds":["` + id1, job{}, ErrInvalidPayload, "starts like a JSON object but is not one"},
 		{"trailing garbage", `{"handshakeId":"` + id1 + `"} x`, job{}, ErrInvalidPayload, "invalid character 'x' after top-level value"},
@@ -114,13 +114,13 @@ func TestParsePayload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParsePayload([]byte(tt.in))
+			got, err := parseDirect([]byte(tt.in))
 			if tt.wantErr != nil || tt.has != "" {
-				checkErr(t, "ParsePayload", err, tt.wantErr, tt.has)
+				checkErr(t, "parseDirect", err, tt.wantErr, tt.has)
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParsePayload: %v", err)
+				t.Fatalf("parseDirect: %v", err)
 			}
 			checkJob(t, got, tt.want)
 			checkInvariants(t, Decoded{Trigger: Direct, Job: got}, nil)
@@ -148,13 +148,13 @@ func TestParsePayloadLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParsePayload([]byte(tt.in))
+			got, err := parseDirect([]byte(tt.in))
 			if tt.wantErr != nil {
-				checkErr(t, "ParsePayload", err, tt.wantErr, tt.has)
+				checkErr(t, "parseDirect", err, tt.wantErr, tt.has)
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParsePayload: %v", err)
+				t.Fatalf("parseDirect: %v", err)
 			}
 			if len(got.Items) != 1 || len(got.Items[0].IDs) != tt.wantIDs {
 				t.Fatalf("got %d items, want one with %d IDs", len(got.Items), tt.wantIDs)
@@ -172,10 +172,10 @@ func TestErrorsQuoteHostileValuesBriefly(t *testing.T) {
 		`{"handshakeIds":"` + strings.ReplaceAll(hostile, "\n", `\n`) + `"}`,
 		`[` + strings.Repeat(`"x",`, 10000) + `"x"]`,
 	} {
-		_, err := ParsePayload([]byte(in))
+		_, err := parseDirect([]byte(in))
 		if err == nil {
 			t.Fatalf("no error for %.40q", in)
 		}
-		checkErrText(t, "ParsePayload", err)
+		checkErrText(t, "parseDirect", err)
 	}
 }

@@ -13,20 +13,18 @@ import (
 // refused rather than read as "allow nothing" (which would cancel every
 // Pending invitation) or as "no policy" (which reads the same as a typo):
 // leave the field out to use the configured policy.
-//
-// It returns the patterns as janitor.Sweep.AllowedTargets holds them.
-func parseAllowedTargets(raw json.RawMessage) (string, error) {
+func parseAllowedTargets(raw json.RawMessage) (targetpolicy.Policy, error) {
 	var items []string
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return "", fmt.Errorf(`%w: "sweep.allowedTargets" is %s, want an array of target patterns such as ["*@example.com","1234567890123456"]`,
+		return targetpolicy.Policy{}, fmt.Errorf(`%w: "sweep.allowedTargets" is %s, want an array of target patterns such as ["*@example.com","1234567890123456"]`,
 			ErrInvalidPayload, handshake.Quote(string(raw), quoteMax))
 	}
 	if len(items) == 0 {
-		return "", fmt.Errorf(`%w: "sweep.allowedTargets" is empty: name at least one pattern, or leave the field out to use ALLOWED_TARGETS`, ErrInvalidPayload)
+		return targetpolicy.Policy{}, fmt.Errorf(`%w: "sweep.allowedTargets" is empty: name at least one pattern, or leave the field out to use ALLOWED_TARGETS`, ErrInvalidPayload)
 	}
 	p, err := targetpolicy.New(items)
 	if err != nil {
-		return "", fmt.Errorf(`%w: "sweep.allowedTargets": %w`, ErrInvalidPayload, err)
+		return targetpolicy.Policy{}, fmt.Errorf(`%w: "sweep.allowedTargets": %w`, ErrInvalidPayload, err)
 	}
-	return p.String(), nil
+	return p, nil
 }

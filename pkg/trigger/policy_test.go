@@ -13,7 +13,7 @@ func TestParseAllowedTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p; got != "*@example.com,1234567890123456" {
+	if got := p.String(); got != "*@example.com,1234567890123456" {
 		t.Errorf("policy = %q, want the two patterns in order", got)
 	}
 	for _, tc := range []struct {

@@ -7,14 +7,15 @@
 //
 // Wherever an event carries a payload (an SQS body, an EventBridge detail, a
 // Scheduler Input, an FC timer payload, an MNS message, a direct invocation)
-// it is read the same way (README.md, "Event payloads"):
+// it is read the same way:
 //
 //   - a JSON object {"handshakeIds":["h-...",...]} and/or {"handshakeId":"h-..."},
 //     optionally with "dryRun":true;
 //   - a JSON object {"sweep":{"olderThan":"72h","targetType":"Account","targetEntity":"*@example.com"}},
 //     optionally with "dryRun":true, where every sweep field is optional and
-//     overrides the configured policy for this run ("olderThan" is a Go
-//     duration or whole days such as "7d"; "allowedTargets", an array of
+//     overrides the configured policy for this run ("olderThan" is read by
+//     config.ParseDuration, "targetType" by handshake.ParseTargetType,
+//     "targetEntity" by janitor.ParseGlob; "allowedTargets", an array of
 //     target patterns, replaces ALLOWED_TARGETS);
 //   - plain text: one ID, or IDs separated by commas, spaces or newlines;
 //   - a JSON string, whose content is read as plain text or as the JSON
@@ -26,7 +27,10 @@
 //
 // JSON objects are strict: an unknown field is an error that names it and
 // lists the accepted ones, so a misspelt "handshakeID" is never mistaken for
-// an empty request. IDs pass through as the sender spelled them; the engine
+// an empty request. Everything read as JSON (an envelope, a record, a
+// payload) is refused when an object in it, at any depth, holds a key twice
+// (checkDuplicateKeys): in a record of a batch only that record is refused.
+// IDs pass through as the sender spelled them; the engine
 // validates each with handshake.ParseID and reports the bad ones invalid.
 //
 // A queue or topic record names invitations: a sweep or an empty message

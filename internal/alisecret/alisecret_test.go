@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/handshake-janitor/handshake-janitor/functions/aws/internal/alisecret"
+	"github.com/handshake-janitor/handshake-janitor/internal/alisecret"
 	"github.com/handshake-janitor/handshake-janitor/internal/testkit"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )

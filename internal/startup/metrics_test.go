@@ -1,4 +1,4 @@
-package main
+package startup
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/emf"
+	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 )
@@ -31,8 +32,8 @@ func TestSummaryMetricsMakeEverySummaryLineValidEMF(t *testing.T) {
 		err                        error
 		guard                      float64
 	}{
-		{"a sweep", "schedule", "schedule", janitor.Report{Summary: janitor.Summary{Cancelled: 2}, Mode: janitor.ModeSweep, Duration: 1500 * time.Millisecond}, nil, 0},
-		{"a guard refusal", "direct", "direct", janitor.Report{Summary: janitor.Summary{DryRun: 200}, Mode: janitor.ModeSweep}, &janitor.GuardError{Selected: 200, Limit: 100}, 1},
+		{"a sweep", "schedule", "schedule", janitor.Report{Summary: janitor.Summary{handshake.OutcomeCancelled: 2}, Mode: janitor.ModeSweep, Duration: 1500 * time.Millisecond}, nil, 0},
+		{"a guard refusal", "direct", "direct", janitor.Report{Summary: janitor.Summary{handshake.OutcomeDryRun: 200}, Mode: janitor.ModeSweep}, &janitor.GuardError{Selected: 200, Limit: 100}, 1},
 		{"an event not accepted", "", "unknown", janitor.Report{}, errors.New("event not accepted"), 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

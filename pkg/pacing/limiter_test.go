@@ -1,4 +1,4 @@
-package resourcemanager
+package pacing
 
 import (
 	"context"
@@ -11,65 +11,79 @@ import (
 	"time"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ t time.Time }
+// fakeClock is a clock tests move by hand; sleeping moves it too, after
+// calling duringSleep, when set.
+type fakeClock struct {
+	t           time.Time
+	duringSleep func(d time.Duration)
+}
 
 func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
+func (c *fakeClock) sleep(ctx context.Context, d time.Duration) error {
+	if c.duringSleep != nil {
+		c.duringSleep(d)
+	}
+	c.advance(max(d, 0))
+	return ctx.Err()
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1e9, 0)} }
+
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 
-func (l *adaptiveLimiter) currentEpoch() uint64 {
+func (l *limiter) currentEpoch() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.epoch
 }
 
 func TestLimiterStartsAtQPSAndStaysThereOnSuccess(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(95, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(95, clk)
 	for range 100 {
-		l.onSuccess(l.currentEpoch())
+		l.onAnswer(l.currentEpoch())
 		clk.advance(time.Second)
 	}
-	if r := l.rate(); r != 95 || float64(l.lim.Limit()) != 95 {
-		t.Fatalf("rate %v, token bucket %v; want the configured 95", r, l.lim.Limit())
+	if r := l.rate(); r != 95 || float64(l.bucket.Limit()) != 95 {
+		t.Fatalf("rate %v, token bucket %v; want the configured 95", r, l.bucket.Limit())
 	}
 }
 
 func TestLimiterStartsWithOneTokenAndACutDrainsTheBank(t *testing.T) {
-	l := newAdaptiveLimiter(10, nil)
-	if got := l.lim.Tokens(); got >= 1.5 {
+	l := newLimiter(10, realClock{})
+	if got := l.bucket.Tokens(); got >= 1.5 {
 		t.Fatalf("a new limiter holds %v tokens, want 1: a new client must not burst", got)
 	}
 	// Let the bucket bank all it can, then be throttled.
-	l.lim.SetLimit(1e6)
-	for l.lim.Tokens() < float64(l.lim.Burst())-0.01 {
+	l.bucket.SetLimit(1e6)
+	for l.bucket.Tokens() < float64(l.bucket.Burst())-0.01 {
 		runtime.Gosched()
 	}
-	l.lim.SetLimit(10)
+	l.bucket.SetLimit(10)
 	l.onThrottle(0)
-	if got := l.lim.Tokens(); got >= 1.5 {
+	if got := l.bucket.Tokens(); got >= 1.5 {
 		t.Fatalf("%v tokens left after a cut, want 1", got)
 	}
 }
 
 func TestLimiterCutsOnThrottle(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(200, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(200, clk)
 	epoch, err := l.wait(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.onThrottle(epoch)
-	if r := l.rate(); !near(r, 140) || !near(float64(l.lim.Limit()), 140) {
-		t.Fatalf("rate after one throttle = %v (token bucket %v), want 140", r, l.lim.Limit())
+	if r := l.rate(); !near(r, 140) || !near(float64(l.bucket.Limit()), 140) {
+		t.Fatalf("rate after one throttle = %v (token bucket %v), want 140", r, l.bucket.Limit())
 	}
 }
 
 func TestLimiterCutsOncePerWindowOfThrottles(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(300, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(300, clk)
 	// Ten requests admitted at 300 rps all come back throttled: one cut.
 	e := l.currentEpoch()
 	for range 10 {
@@ -86,23 +100,23 @@ func TestLimiterCutsOncePerWindowOfThrottles(t *testing.T) {
 }
 
 func TestLimiterNeverBelowHalfTheQPS(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
+	clk := newFakeClock()
 	for _, qps := range []float64{10, 0.5, 1000} {
-		l := newAdaptiveLimiter(qps, clk.now)
+		l := newLimiter(qps, clk)
 		// Two cuts reach the floor; the throttles after are too few to
 		// tell whose they are.
-		for range bgMinAnswers {
+		for range floorMinAnswers {
 			l.onThrottle(l.currentEpoch())
 		}
 		if want := qps / 2; !near(l.rate(), want) {
-			t.Fatalf("QPS %v: rate = %v after %d cuts, want the floor %v", qps, l.rate(), bgMinAnswers, want)
+			t.Fatalf("QPS %v: rate = %v after %d cuts, want the floor %v", qps, l.rate(), floorMinAnswers, want)
 		}
 	}
 }
 
 func TestLimiterGrowsBackAlongCubicToQPS(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(140, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(140, clk)
 	// Cut from 100 rps (as if the service had pushed back there before).
 	l.cur = 100
 	l.onThrottle(0)
@@ -114,7 +128,7 @@ func TestLimiterGrowsBackAlongCubicToQPS(t *testing.T) {
 	var samples []float64
 	for step := 1; step <= 200; step++ {
 		clk.advance(100 * time.Millisecond)
-		l.onSuccess(l.currentEpoch())
+		l.onAnswer(l.currentEpoch())
 		r := l.rate()
 		if r < prev {
 			t.Fatalf("rate fell from %v to %v on a success", prev, r)
@@ -142,9 +156,9 @@ func TestLimiterGrowsBackAlongCubicToQPS(t *testing.T) {
 }
 
 func TestLimiterSuccessWithoutCutDoesNothing(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(3, clk.now)
-	l.onSuccess(0)
+	clk := newFakeClock()
+	l := newLimiter(3, clk)
+	l.onAnswer(0)
 	if l.rate() != 3 {
 		t.Fatalf("rate = %v, want 3", l.rate())
 	}
@@ -154,7 +168,7 @@ func TestLimiterSuccessWithoutCutDoesNothing(t *testing.T) {
 // against a service that refuses, of the requests of each step, the share
 // throttled(rate) says (with the step's requests rounded at random), and
 // returns the average rate accepted and the share throttled.
-func simulate(l *adaptiveLimiter, clk *fakeClock, seed uint64, throttled func(r float64) float64) (accepted, share float64) {
+func simulate(l *limiter, clk *fakeClock, seed uint64, throttled func(r float64) float64) (accepted, share float64) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var sent, refused float64
 	const dt = 10 * time.Millisecond
@@ -173,7 +187,7 @@ func simulate(l *adaptiveLimiter, clk *fakeClock, seed uint64, throttled func(r 
 				refused++
 				l.onThrottle(e)
 			} else {
-				l.onSuccess(e)
+				l.onAnswer(e)
 			}
 		}
 		clk.advance(dt)
@@ -185,8 +199,8 @@ func simulate(l *adaptiveLimiter, clk *fakeClock, seed uint64, throttled func(r 
 // 100 rps backs off: its rate settles close to the service's limit, and
 // only a small share of requests is throttled.
 func TestLimiterBacksOffToAServiceLimit(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(200, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(200, clk)
 	const limit = 100.0
 	avg, share := simulate(l, clk, 1, func(r float64) float64 { return max(0, (r-limit)/r) })
 	t.Logf("average %.1f rps accepted, %.2f%% throttled", avg, 100*share)
@@ -200,8 +214,8 @@ func TestLimiterBacksOffToAServiceLimit(t *testing.T) {
 // not hold the rate at the floor: slowing down does not stop it, so the
 // limiter goes back to its QPS.
 func TestLimiterHoldsItsRateUnderRandomThrottling(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(50, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(50, clk)
 	avg, share := simulate(l, clk, 2, func(float64) float64 { return 0.2 })
 	t.Logf("average %.1f rps accepted, %.2f%% throttled", avg, 100*share)
 	// 0.8 of the requests get through: at the QPS, 40 rps; at the floor,
@@ -212,8 +226,8 @@ func TestLimiterHoldsItsRateUnderRandomThrottling(t *testing.T) {
 }
 
 func TestLimiterThrottlingAtTheFloorResetsToQPSForAWhile(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(100, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(100, clk)
 	for range 2 { // 100, 70, 50
 		l.onThrottle(l.currentEpoch())
 	}
@@ -229,7 +243,7 @@ func TestLimiterThrottlingAtTheFloorResetsToQPSForAWhile(t *testing.T) {
 			floor = l.currentEpoch()
 			continue
 		}
-		l.onSuccess(floor)
+		l.onAnswer(floor)
 	}
 	if l.rate() != 50 {
 		t.Fatalf("rate %v after 10%% throttles at the floor, want still the floor", l.rate())
@@ -237,8 +251,8 @@ func TestLimiterThrottlingAtTheFloorResetsToQPSForAWhile(t *testing.T) {
 	// ...but throttling there as heavy as above it does.
 	for range 20 {
 		l.onThrottle(floor)
-		l.onSuccess(floor)
-		l.onSuccess(floor)
+		l.onAnswer(floor)
+		l.onAnswer(floor)
 		if l.rate() == 100 {
 			break
 		}
@@ -246,9 +260,9 @@ func TestLimiterThrottlingAtTheFloorResetsToQPSForAWhile(t *testing.T) {
 	if l.rate() != 100 {
 		t.Fatalf("rate %v after a third of the answers at the floor throttled, want back at the QPS, 100", l.rate())
 	}
-	// For bgHold, throttles do not cut; then they do again.
+	// For holdAfterReset, throttles do not cut; then they do again.
 	l.onThrottle(l.currentEpoch())
-	clk.advance(bgHold - time.Millisecond)
+	clk.advance(holdAfterReset - time.Millisecond)
 	l.onThrottle(l.currentEpoch())
 	if l.rate() != 100 {
 		t.Fatalf("rate %v: a throttle cut it during the hold", l.rate())
@@ -261,8 +275,8 @@ func TestLimiterThrottlingAtTheFloorResetsToQPSForAWhile(t *testing.T) {
 }
 
 func TestLimiterFastConvergenceAimsLowerAfterARepeatedThrottle(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(400, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(400, clk)
 	l.onThrottle(0) // at 400: wmax 400, rate 280
 	if !near(l.wmax, 400) || !near(l.rate(), 280) {
 		t.Fatalf("wmax %v rate %v, want 400 and 280", l.wmax, l.rate())
@@ -273,7 +287,7 @@ func TestLimiterFastConvergenceAimsLowerAfterARepeatedThrottle(t *testing.T) {
 	}
 	// Recovering fully, then throttled at the same point: a plain cut.
 	clk.advance(time.Minute)
-	l.onSuccess(l.currentEpoch())
+	l.onAnswer(l.currentEpoch())
 	if l.rate() != 400 {
 		t.Fatalf("rate %v after a minute of successes, want 400", l.rate())
 	}
@@ -284,8 +298,8 @@ func TestLimiterFastConvergenceAimsLowerAfterARepeatedThrottle(t *testing.T) {
 }
 
 func TestLimiterWaitReturnsTheEpochItWasPacedIn(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newAdaptiveLimiter(1000, clk.now)
+	clk := newFakeClock()
+	l := newLimiter(1000, clk)
 	e0, err := l.wait(context.Background())
 	if err != nil || e0 != 0 {
 		t.Fatalf("wait = %d, %v", e0, err)
@@ -304,7 +318,7 @@ func TestLimiterWaitReturnsTheEpochItWasPacedIn(t *testing.T) {
 }
 
 func TestLimiterWaitHonoursTheDeadline(t *testing.T) {
-	l := newAdaptiveLimiter(0.01, nil) // one request per 100s
+	l := newLimiter(0.01, realClock{}) // one request per 100s
 	if _, err := l.wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +354,7 @@ func TestLimiterBurstCoversATick(t *testing.T) {
 		qps  float64
 		want int
 	}{{0.5, limiterBurst}, {95, limiterBurst}, {1000, 4}} {
-		if got := newAdaptiveLimiter(tt.qps, nil).lim.Burst(); got != tt.want {
+		if got := newLimiter(tt.qps, realClock{}).bucket.Burst(); got != tt.want {
 			t.Errorf("QPS %v: burst %d, want %d", tt.qps, got, tt.want)
 		}
 	}
@@ -352,7 +366,7 @@ func TestLimiterBurstCoversATick(t *testing.T) {
 // taken, so a slow machine cannot fail it.
 func TestLimiterTickedPacingKeepsTheRate(t *testing.T) {
 	const qps, perWorker, workers = 400.0, 25, 4
-	l := newAdaptiveLimiter(qps, nil)
+	l := newLimiter(qps, realClock{})
 	start := time.Now()
 	done := make(chan time.Time, workers*perWorker)
 	var wg sync.WaitGroup
@@ -387,5 +401,82 @@ func TestLimiterTickedPacingKeepsTheRate(t *testing.T) {
 		if i+1 > allowed {
 			t.Fatalf("%d requests let through %v after the start, more than the %d the rate allows", i+1, at.Sub(start), allowed)
 		}
+	}
+}
+
+// A request takes its epoch with its token: a cut while it waits for its
+// turn does not make it a request paced at the new rate, whose throttle
+// would cut again.
+func TestLimiterEpochIsTheOneTheRequestWasPacedIn(t *testing.T) {
+	clk := newFakeClock()
+	l := newLimiter(10, clk)
+	first, err := l.wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second request has to wait for its token; while it waits, the
+	// first comes back throttled and cuts the rate.
+	clk.duringSleep = func(time.Duration) { l.onThrottle(first) }
+	second, err := l.wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != first {
+		t.Fatalf("a request paced before a cut reports epoch %d, want %d, the epoch of its token", second, first)
+	}
+	cut := l.rate()
+	l.onThrottle(second)
+	if l.rate() != cut {
+		t.Fatalf("the throttle of a request paced at the old rate cut the rate again, from %v to %v", cut, l.rate())
+	}
+}
+
+// The limiter waits on its clock: a request that must wait for its token
+// sleeps until the end of the tick the token falls in.
+func TestLimiterWaitsOnItsClockToTheNextTick(t *testing.T) {
+	clk := newFakeClock()
+	l := newLimiter(10, clk)
+	if _, err := l.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var slept time.Duration
+	clk.duringSleep = func(d time.Duration) { slept = d }
+	start := clk.now()
+	if _, err := l.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// One token per 100ms; 1e9 s is on the grid, and so is start+100ms.
+	if want := 100 * time.Millisecond; slept != want || clk.now().Sub(start) != want {
+		t.Fatalf("slept %v (clock moved %v), want %v", slept, clk.now().Sub(start), want)
+	}
+	clk.advance(time.Millisecond) // off the grid
+	start = clk.now()
+	if _, err := l.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if token, got := start.Add(99*time.Millisecond), clk.now(); got.Before(token) || got.Sub(token) >= tick || got.UnixNano()%int64(tick) != 0 {
+		t.Fatalf("woke at %v after the token, want the next tick at or after it", got.Sub(token))
+	}
+}
+
+func TestLimiterCancelledWaitGivesItsTokenBack(t *testing.T) {
+	clk := newFakeClock()
+	l := newLimiter(10, clk)
+	if _, err := l.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	clk.duringSleep = func(time.Duration) { cancel() }
+	if _, err := l.wait(ctx); err == nil {
+		t.Fatal("a wait whose context ended returned no error")
+	}
+	// The token is back: the next request waits one interval, not two.
+	clk.duringSleep = nil
+	start := clk.now()
+	if _, err := l.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if waited := clk.now().Sub(start); waited > 100*time.Millisecond {
+		t.Fatalf("waited %v after a cancelled wait, want at most one interval, 100ms", waited)
 	}
 }

@@ -1,4 +1,4 @@
-package resourcemanager
+package pacing
 
 import (
 	"math/rand/v2"
@@ -8,16 +8,15 @@ import (
 // Backoff defaults: the first retry waits up to 100ms, each further one up to
 // twice as long, never more than 5s.
 const (
-	defaultBackoffBase = 100 * time.Millisecond
-	defaultBackoffCap  = 5 * time.Second
+	DefaultBackoffBase = 100 * time.Millisecond
+	DefaultBackoffCap  = 5 * time.Second
 )
 
 // backoff is exponential backoff with full jitter: before retry n (n >= 1,
 // the retry after attempt n) it waits a uniformly random duration in
 // [0, min(cap, base*2^(n-1))). Full jitter spreads the retries of many
 // clients throttled at the same moment, which is what lets a throttled
-// service recover (see the AWS Architecture Blog, "Exponential Backoff And
-// Jitter").
+// service recover.
 type backoff struct {
 	base, cap time.Duration
 	rand      func(n int64) int64 // [0, n); math/rand/v2's Int64N by default
