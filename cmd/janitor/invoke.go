@@ -43,17 +43,17 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
-	if *platform != logging.PlatformAWS || getenv(config.EnvCredentialsSecretID) == "" {
-		// The default chain, as the function's: resolved before any call.
-		if err := requireCredentials(ctx); err != nil {
-			return err
-		}
-	}
 	h, err := startup.New(ctx, startup.Options{Platform: *platform, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
 		return lf.logger(stderr, level, getenv)
 	}})
 	if err != nil {
 		return startupError(err)
+	}
+	if *platform != logging.PlatformAWS || getenv(config.EnvCredentialsSecretID) == "" {
+		// The default chain, as the function's: resolved before any call.
+		if err := requireCredentials(ctx); err != nil {
+			return err
+		}
 	}
 	resp, err := invokeHandler(ctx, h, payload)
 	if perr := printJSON(stdout, resp, err); perr != nil {

@@ -136,14 +136,14 @@ func parseMax(v string) (int, error) {
 // runJob builds the engine from the environment, runs job, and prints the
 // Report. It fails when any result failed or the engine refused the job.
 func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, maxN int, stdout, stderr io.Writer, getenv func(string) string) error {
-	if err := requireCredentials(ctx); err != nil {
-		return err
-	}
 	h, err := startup.New(ctx, startup.Options{Platform: logging.PlatformCLI, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
 		return ef.log.logger(stderr, level, getenv)
 	}})
 	if err != nil {
 		return startupError(err)
+	}
+	if err := requireCredentials(ctx); err != nil {
+		return err
 	}
 	if maxN >= 0 {
 		h.Engine.MaxCancellations = maxN
