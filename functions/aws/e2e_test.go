@@ -165,7 +165,7 @@ func TestSampleEvents(t *testing.T) {
 			summary:  &janitor.Summary{handshake.OutcomeCancelled: 3},
 			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeCancelled, zx: handshake.OutcomeCancelled, sw: handshake.OutcomeCancelled},
 			state:    map[string]handshake.Status{ab: handshake.StatusCancelled, zx: handshake.StatusCancelled, sw: handshake.StatusCancelled, mn: handshake.StatusPending}},
-		{file: "aws-schedule-input.json", trigger: "direct",
+		{file: "aws-schedule-input.json", trigger: "schedule",
 			summary:  &janitor.Summary{handshake.OutcomeDryRun: 3},
 			outcomes: map[string]handshake.Outcome{ab: handshake.OutcomeDryRun, zx: handshake.OutcomeDryRun, sw: handshake.OutcomeDryRun},
 			state:    map[string]handshake.Status{ab: handshake.StatusPending, zx: handshake.StatusPending, sw: handshake.StatusPending, mn: handshake.StatusPending}},

@@ -30,6 +30,13 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 	if bytes.Equal(broken, data) {
 		t.Fatal("template.yaml has no VisibilityTimeout to break for the control")
 	}
+	// cfn-lint also reads MetricsNamespace's AllowedPattern (with Python's
+	// regular expressions) and must refuse an AWS/ default with it.
+	awsNS := bytes.Replace(broken, []byte("Default: HandshakeJanitor"), []byte("Default: AWS/Lambda"), 1)
+	if bytes.Equal(awsNS, broken) {
+		t.Fatal("template.yaml has no MetricsNamespace default to break for the control")
+	}
+	broken = awsNS
 	bad := filepath.Join(t.TempDir(), "broken-template.yaml")
 	if err := os.WriteFile(bad, broken, 0o644); err != nil {
 		t.Fatal(err)
@@ -57,5 +64,8 @@ func TestTemplatePassesCfnLint(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(strings.Join(badFindings, "\n"), "99999") {
 		t.Errorf("cfn-lint (exit %v) did not reject VisibilityTimeout 99999 in the control copy; its output:\n%s", err, out)
+	}
+	if !strings.Contains(strings.Join(badFindings, "\n"), "AllowedPattern") {
+		t.Errorf("cfn-lint did not reject the MetricsNamespace default AWS/Lambda in the control copy; its output:\n%s", out)
 	}
 }

@@ -38,7 +38,8 @@ func descriptorEnv(t *testing.T) map[string]map[string]string {
 // each platform: every variable pkg/config reads there (other than the
 // credentials, which the platform or a secret store provides) is set by the
 // descriptor, and the descriptor sets nothing else. A deploy with the
-// defaults gets the product's defaults, and they load.
+// defaults gets the product's defaults (but deployDefaults: a first deploy is
+// a dry run), and they load.
 func TestDescriptorsSetExactlyTheVariablesPkgConfigReads(t *testing.T) {
 	byName := map[string]config.Variable{}
 	for _, v := range config.Variables {
@@ -76,6 +77,10 @@ func TestDescriptorsSetExactlyTheVariablesPkgConfigReads(t *testing.T) {
 				// reverse.
 			case env[name] == "" && v.Default == "" && !v.Optional:
 				t.Errorf("%s sets %s to nothing and pkg/config has no default for it", file[platform], name)
+			case deployDefaults[name] != "":
+				if env[name] != deployDefaults[name] {
+					t.Errorf("%s: %s defaults to %q, want %q for a deploy (deployDefaults)", file[platform], name, env[name], deployDefaults[name])
+				}
 			case v.Default != "" && env[name] != v.Default:
 				t.Errorf("%s: %s defaults to %q, want pkg/config's default %q", file[platform], name, env[name], v.Default)
 			}

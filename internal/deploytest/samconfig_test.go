@@ -50,10 +50,11 @@ func overrides(t *testing.T, env string, v any) map[string]string {
 	return out
 }
 
-// A dry run is a config environment, not an override the next deploy
-// forgets: `sam deploy` deploys with DryRun=false, `sam deploy --config-env
-// dryrun` the same stack with DryRun=true, and nothing else differs.
-func TestSamconfigHasADefaultAndADryRunEnvironmentThatDifferOnlyInDryRun(t *testing.T) {
+// Going live is a config environment, not an override the next deploy
+// forgets: `sam deploy` (the first deploy, and --guided's default) deploys a
+// dry run, `sam deploy --config-env live` the same stack cancelling for
+// real, and nothing else differs.
+func TestSamconfigDefaultIsADryRunAndLiveGoesLiveDifferingOnlyInDryRun(t *testing.T) {
 	data := string(readRoot(t, "samconfig.toml"))
 	var envs map[string]toml.Primitive
 	md, err := toml.Decode(data, &envs)
@@ -66,7 +67,7 @@ func TestSamconfigHasADefaultAndADryRunEnvironmentThatDifferOnlyInDryRun(t *test
 	}
 	st := parseTemplate(t)
 	got := map[string]map[string]string{}
-	for env, wantDryRun := range map[string]string{"default": "false", "dryrun": "true"} {
+	for env, wantDryRun := range map[string]string{"default": "true", "live": "false"} {
 		if _, ok := envs[env]; !ok {
 			t.Errorf("samconfig.toml has no [%s] environment", env)
 			continue
@@ -97,16 +98,23 @@ func TestSamconfigHasADefaultAndADryRunEnvironmentThatDifferOnlyInDryRun(t *test
 		}
 		got[env] = o
 	}
-	if d, r := got["default"], got["dryrun"]; d != nil && r != nil {
+	if d, r := got["default"], got["live"]; d != nil && r != nil {
 		dd, rr := maps.Clone(d), maps.Clone(r)
 		delete(dd, "DryRun")
 		delete(rr, "DryRun")
 		if !maps.Equal(dd, rr) {
-			t.Errorf("the environments differ in more than DryRun: default %v, dryrun %v", d, r)
+			t.Errorf("the environments differ in more than DryRun: default %v, live %v", d, r)
 		}
 	}
-	if !strings.Contains(string(readRoot(t, "docs/deploy-aws.md")), "sam deploy --config-env dryrun") {
-		t.Error("docs/deploy-aws.md does not say how a dry run starts (sam deploy --config-env dryrun)")
+	if !strings.Contains(string(readRoot(t, "docs/deploy-aws.md")), "sam deploy --config-env live") {
+		t.Error("docs/deploy-aws.md does not say how the stack goes live (sam deploy --config-env live)")
+	}
+	// The --guided instructions say which environment they write.
+	doc := string(readRoot(t, "docs/deploy-safety.md"))
+	for _, want := range []string{"`sam deploy --guided` writes its answers into `[default]`", "`sam deploy --guided --config-env live`"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/deploy-safety.md does not say %s", want)
+		}
 	}
 }
 

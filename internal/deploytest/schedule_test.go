@@ -124,7 +124,7 @@ func TestDefaultSweepScheduleIsTheSameOnBothClouds(t *testing.T) {
 		t.Errorf("default sweep schedule %s is not daily at 03:00 UTC, as the README says", awsExpr)
 	}
 	text := readme(t)
-	for _, want := range []string{"`" + scheduleParameter + "`", "`SWEEP_SCHEDULE`", "`" + awsExpr + "`", "`" + fcExpr + "`"} {
+	for _, want := range []string{"`" + scheduleParameter + "`", "`vars.sweepSchedule`", "`" + awsExpr + "`", "`" + fcExpr + "`"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("README.md does not mention %s", want)
 		}

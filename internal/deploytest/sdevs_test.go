@@ -441,18 +441,28 @@ func rawVars(t *testing.T) map[string]any {
 	return raw.Vars
 }
 
-// What an operator sets at deploy time comes from Serverless Devs, not from
-// an edit of the file: the account from the `s config` access, the dry run
-// and the schedule from the environment with the product's defaults.
-func TestSYamlTakesAccountFromSConfigAndDryRunAndScheduleFromTheEnvironment(t *testing.T) {
+// A deploy from a fresh shell deploys what the file says: s.yaml reads
+// from the shell only where the function lives (region, role) and the
+// account from the `s config` access; every setting of the function, the
+// dry run (true by default), the target policy and the schedule included,
+// is a committed var.
+func TestSYamlSettingsSurviveADeployFromAFreshShell(t *testing.T) {
+	data := string(readRoot(t, "s.yaml"))
+	allowed := map[string]bool{"ALIBABA_CLOUD_REGION": true, "FC_ROLE_ARN": true}
+	for _, m := range regexp.MustCompile(`\$\{\s*env\(\s*['"]([^'"]*)['"]`).FindAllStringSubmatch(data, -1) {
+		if !allowed[m[1]] {
+			t.Errorf("s.yaml reads %s from the shell: a deploy without it would reset the setting; make it a committed var", m[1])
+		}
+	}
 	vars := rawVars(t)
 	for name, want := range map[string]string{
-		"accountId":     "${config('AccountID')}",
-		"dryRun":        "${env('DRY_RUN', 'false')}",
-		"sweepSchedule": "${env('SWEEP_SCHEDULE', '" + fcDefaultSchedule + "')}",
+		"accountId":      "${config('AccountID')}",
+		"dryRun":         "true",
+		"sweepSchedule":  fcDefaultSchedule,
+		"allowedTargets": "",
 	} {
 		if got := vars[name]; got != want {
-			t.Errorf("s.yaml vars.%s = %v, want %s", name, got, want)
+			t.Errorf("s.yaml vars.%s = %v, want %q", name, got, want)
 		}
 	}
 	for name, r := range fc3Resources(t, parseSYaml(t, readRoot(t, "s.yaml"))) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,7 +76,11 @@ func parseTemplate(t *testing.T) samTemplate {
 	data := readRoot(t, "template.yaml")
 	var st samTemplate
 	var err error
-	st.Template, err = goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{
+	// goformation's model of AWS::Serverless::Function has no PropagateTags
+	// and refuses unknown fields: the typed parse reads the template without
+	// it; the symbolic one keeps it (TestTemplatePropagatesTheFunctionsTags).
+	typed := propagateTagsLine.ReplaceAll(data, nil)
+	st.Template, err = goformation.ParseYAMLWithOptions(typed, &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        refHandler(true),
 			"Fn::GetAtt": getAttHandler,
@@ -101,6 +106,10 @@ func parseTemplate(t *testing.T) samTemplate {
 	}
 	return st
 }
+
+// propagateTagsLine is the function's PropagateTags property, which
+// goformation does not know.
+var propagateTagsLine = regexp.MustCompile(`(?m)^[ \t]+PropagateTags:.*\n`)
 
 // refHandler resolves Ref. With parameters set, a Ref to a parameter is the
 // parameter's Default; otherwise, and for resources and pseudo parameters,

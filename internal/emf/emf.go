@@ -50,7 +50,6 @@ type Directive struct {
 
 // Limits of the specification (and of its published JSON schema).
 const (
-	MaxNamespaceLen   = 1024 // characters of a namespace
 	MaxMetrics        = 100  // MetricDefinitions per directive
 	MaxDimensionKeys  = 30   // keys per dimension set
 	MaxDimensionValue = 1024 // characters of a dimension's value
@@ -125,22 +124,8 @@ func (d Directive) check() error {
 	return nil
 }
 
-// checkNamespace accepts 1 to 1024 printable ASCII characters, not starting
-// with "AWS/" (AWS's own namespaces, which CloudWatch refuses).
-func checkNamespace(ns string) error {
-	if ns == "" || len(ns) > MaxNamespaceLen {
-		return fmt.Errorf("namespace %q: want 1 to %d characters", ns, MaxNamespaceLen)
-	}
-	if len(ns) >= 4 && ns[:4] == "AWS/" {
-		return fmt.Errorf("namespace %q: names starting with AWS/ are reserved for AWS", ns)
-	}
-	for i := 0; i < len(ns); i++ {
-		if ns[i] < 0x20 || ns[i] > 0x7e {
-			return fmt.Errorf("namespace %q: want printable ASCII", ns)
-		}
-	}
-	return nil
-}
+// checkNamespace applies ValidNamespace.
+func checkNamespace(ns string) error { return ValidNamespace(ns) }
 
 // units are the CloudWatch metric units (MetricDatum.Unit).
 var units = map[string]bool{

@@ -31,7 +31,7 @@ func summaryLine(t *testing.T, m *Metadata, at time.Time) []byte {
 }
 
 func TestSummaryLineIsValidEMFWithTheNamespaceTheTriggerDimensionAndTheRollup(t *testing.T) {
-	m, err := New(Summary("HandshakeJanitor"))
+	m, err := New(Summary("HandshakeJanitor", true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestSummaryLineIsValidEMFWithTheNamespaceTheTriggerDimensionAndTheRollup(t 
 }
 
 func TestAppendWritesOnlyTheTimestampPerLine(t *testing.T) {
-	m, err := New(Summary("NS"))
+	m, err := New(Summary("NS", true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestNewRefusesDirectivesTheSpecificationForbids(t *testing.T) {
 	for _, n := range many(101, func(i int) string { return fmt.Sprintf("m%d", i) }) {
 		metrics101 = append(metrics101, Metric{Name: n, Unit: UnitCount})
 	}
-	ok := Summary("NS")
+	ok := Summary("NS", true)
 	tests := []struct {
 		name string
 		edit func(d *Directive)
@@ -111,8 +111,8 @@ func TestNewRefusesDirectivesTheSpecificationForbids(t *testing.T) {
 	}{
 		{"empty namespace", func(d *Directive) { d.Namespace = "" }, "namespace"},
 		{"namespace too long", func(d *Directive) { d.Namespace = strings.Repeat("n", 1025) }, "namespace"},
-		{"AWS namespace", func(d *Directive) { d.Namespace = "AWS/Lambda" }, "reserved"},
-		{"control character in namespace", func(d *Directive) { d.Namespace = "a\nb" }, "printable"},
+		{"AWS namespace", func(d *Directive) { d.Namespace = "AWS/Lambda" }, "AWS/"},
+		{"control character in namespace", func(d *Directive) { d.Namespace = "a\nb" }, "CloudWatch namespace"},
 		{"no dimension set", func(d *Directive) { d.Dimensions = nil }, "no dimension set"},
 		{"31 dimension keys", func(d *Directive) {
 			d.Dimensions = [][]string{many(31, func(i int) string { return fmt.Sprintf("k%d", i) })}
@@ -220,6 +220,36 @@ func TestValidUnitAcceptsCloudWatchUnitsOnly(t *testing.T) {
 	for _, u := range []string{"", "count", "ms", "Count/Minute", "Items"} {
 		if ValidUnit(u) {
 			t.Errorf("ValidUnit(%q) = true", u)
+		}
+	}
+}
+
+// By default the line publishes the rollup only: the metrics the alarms and
+// the dashboard read, with no dimension. The per-trigger breakdown adds the
+// Trigger dimension set, and the line stays valid either way.
+func TestSummaryPublishesTheRollupOnlyUnlessByTrigger(t *testing.T) {
+	at := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		byTrigger bool
+		want      string
+		metrics   int
+	}{
+		{false, "[[]]", 8},
+		{true, "[[Trigger] []]", 8 * (1 + 4)},
+	} {
+		d := Summary("NS", tt.byTrigger)
+		if got := fmt.Sprint(d.Dimensions); got != tt.want {
+			t.Errorf("Summary(byTrigger %v).Dimensions = %s, want %s", tt.byTrigger, got, tt.want)
+		}
+		m, err := New(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Validate(summaryLine(t, m, at)); err != nil {
+			t.Errorf("byTrigger %v: %v", tt.byTrigger, err)
+		}
+		if got := CustomMetrics(tt.byTrigger, 4); got != tt.metrics {
+			t.Errorf("CustomMetrics(%v, 4) = %d, want %d", tt.byTrigger, got, tt.metrics)
 		}
 	}
 }

@@ -29,11 +29,25 @@ func summaryMetrics() []Metric {
 const DimensionTrigger = "Trigger"
 
 // Summary is the directive of the summary line under namespace: every
-// SummaryMetrics metric per Trigger, and the rollup over all triggers.
-func Summary(namespace string) Directive {
-	return Directive{
-		Namespace:  namespace,
-		Dimensions: [][]string{{DimensionTrigger}, {}},
-		Metrics:    SummaryMetrics,
+// SummaryMetrics metric as the rollup over all triggers (no dimension),
+// which is what template.yaml's alarms and dashboard read; with byTrigger,
+// also once per Trigger value. CloudWatch bills each metric and dimension
+// value as a custom metric, so byTrigger multiplies the cost by one plus the
+// number of trigger values seen (CustomMetrics).
+func Summary(namespace string, byTrigger bool) Directive {
+	dims := [][]string{{}}
+	if byTrigger {
+		dims = [][]string{{DimensionTrigger}, {}}
 	}
+	return Directive{Namespace: namespace, Dimensions: dims, Metrics: SummaryMetrics}
+}
+
+// CustomMetrics is how many CloudWatch custom metrics the summary line
+// makes: len(SummaryMetrics) for the rollup, and as many again per trigger
+// value when the per-trigger breakdown is on.
+func CustomMetrics(byTrigger bool, triggerValues int) int {
+	if !byTrigger {
+		triggerValues = 0
+	}
+	return len(SummaryMetrics) * (1 + triggerValues)
 }

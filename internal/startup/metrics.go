@@ -13,12 +13,13 @@ import (
 
 // summaryMetrics returns what makes each invocation's summary line also a
 // CloudWatch embedded metric format document: the `_aws` member naming the
-// line's counts, guard_refused and duration_ms as metrics in namespace, and
-// the Trigger member their dimension refers to. CloudWatch Logs extracts
+// line's counts, guard_refused and duration_ms as metrics in namespace (the
+// rollup; with byTrigger, also per Trigger), and the Trigger member that
+// dimension refers to. CloudWatch Logs extracts
 // them from the function's log group as it ingests the line: one line, no
 // API call.
-func summaryMetrics(namespace string, now func() time.Time) (func(context.Context, *zerolog.Event, janitor.Report), error) {
-	meta, err := emf.New(emf.Summary(namespace))
+func summaryMetrics(namespace string, byTrigger bool, now func() time.Time) (func(context.Context, *zerolog.Event, janitor.Report), error) {
+	meta, err := emf.New(emf.Summary(namespace, byTrigger))
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ import (
 // through the product's logger, and checks each against the specification.
 func TestSummaryMetricsMakeEverySummaryLineValidEMF(t *testing.T) {
 	at := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
-	decorate, err := summaryMetrics("Team/Janitor", func() time.Time { return at })
+	decorate, err := summaryMetrics("Team/Janitor", true, func() time.Time { return at })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestSummaryMetricsMakeEverySummaryLineValidEMF(t *testing.T) {
 
 func TestSummaryMetricsRefuseANamespaceCloudWatchWouldNot(t *testing.T) {
 	for _, ns := range []string{"", "AWS/Lambda"} {
-		if _, err := summaryMetrics(ns, time.Now); err == nil {
+		if _, err := summaryMetrics(ns, false, time.Now); err == nil {
 			t.Errorf("namespace %q accepted", ns)
 		}
 	}

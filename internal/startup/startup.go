@@ -77,7 +77,7 @@ func New(ctx context.Context, opts Options) (*handler.Handler, error) {
 	}
 	if opts.Platform == logging.PlatformAWS {
 		// The summary line is also the invocation's CloudWatch metrics (EMF).
-		if h.Engine.DecorateSummary, err = summaryMetrics(cfg.MetricsNamespace, time.Now); err != nil {
+		if h.Engine.DecorateSummary, err = summaryMetrics(cfg.MetricsNamespace, cfg.MetricsByTrigger, time.Now); err != nil {
 			return nil, fmt.Errorf("%s: %w", config.EnvMetricsNamespace, err)
 		}
 	}

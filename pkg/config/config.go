@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/emf"
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -36,10 +37,11 @@ const (
 	EnvAPITimeout           = "API_TIMEOUT"
 	EnvLogLevel             = "LOG_LEVEL"
 	EnvCredentialsSecretID  = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
-	EnvCredentialsSecretTTL = "ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL"
 	EnvAllowedTargets       = "ALLOWED_TARGETS"
 	EnvLogTargets           = "LOG_TARGETS"
 	EnvMetricsNamespace     = "METRICS_NAMESPACE"
+	EnvMetricsByTrigger     = "METRICS_BY_TRIGGER"
+	EnvCredentialsSecretTTL = "ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL"
 )
 
 // Names of the credential variables read by the credentials-go default
@@ -95,6 +97,10 @@ type Config struct {
 	// MetricsNamespace is the CloudWatch namespace of the metrics in the
 	// invocation summary line (Embedded Metric Format); Lambda only.
 	MetricsNamespace string
+	// MetricsByTrigger also publishes each summary metric per trigger
+	// (the Trigger dimension); false, the rollup only, which the alarms
+	// and the dashboard read. Lambda only.
+	MetricsByTrigger bool
 	// AllowedTargets is the target policy, validated: the patterns of
 	// ALLOWED_TARGETS joined by commas; empty, no target policy. A sweep
 	// also selects every Pending invitation whose target matches none.
@@ -141,7 +147,8 @@ const (
 	wantAPITimeout  = "want a duration greater than zero and at most 60s, like 5s or 1500ms"
 	wantLogLevel    = "want one of " + logging.LevelWords
 	wantLogTargets  = "want true or false (also 1/0, yes/no)"
-	wantNamespace   = "want a CloudWatch namespace: 1 to 255 of letters, digits, space and ._-/#:, not starting with AWS/"
+	wantByTrigger   = "want true or false (also 1/0, yes/no)"
+	wantNamespace   = emf.NamespaceRule
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
 	wantSecretTTL   = "want a duration from 1s to 24h, like 5m"
 )
@@ -280,6 +287,13 @@ func Load(getenv func(string) string) (Config, error) {
 			c.MetricsNamespace = v
 		}
 	}
+	if v, ok := get(EnvMetricsByTrigger); ok {
+		if b, ok := parseBool(v); !ok {
+			bad(settingError(EnvMetricsByTrigger, v, wantByTrigger))
+		} else {
+			c.MetricsByTrigger = b
+		}
+	}
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -318,10 +332,10 @@ func validSecretID(s string) bool {
 	return len(s) <= 2048 && onlyAlnumOr(s, "/_+=.@-:")
 }
 
-// validNamespace accepts what CloudWatch accepts as a custom namespace.
-func validNamespace(s string) bool {
-	return len(s) <= 255 && !strings.HasPrefix(s, "AWS/") && onlyAlnumOr(s, " ._-/#:")
-}
+// validNamespace accepts what CloudWatch accepts as a custom namespace
+// (emf.ValidNamespace, whose pattern template.yaml's MetricsNamespace
+// parameter carries).
+func validNamespace(s string) bool { return emf.ValidNamespace(s) == nil }
 
 // onlyAlnumOr reports whether s holds only ASCII letters, digits and bytes
 // of extra.

@@ -145,6 +145,10 @@ func TestLoadAcceptsEveryVariable(t *testing.T) {
 		{EnvLogTargets, "true", func(c *Config) { c.LogTargets = true }},
 		{EnvLogTargets, "no", func(c *Config) { c.LogTargets = false }},
 		{EnvMetricsNamespace, "Team/Janitor #2", func(c *Config) { c.MetricsNamespace = "Team/Janitor #2" }},
+		{EnvMetricsByTrigger, "true", func(c *Config) { c.MetricsByTrigger = true }},
+		{EnvMetricsByTrigger, "0", func(c *Config) { c.MetricsByTrigger = false }},
+		{EnvMetricsByTrigger, "true", func(c *Config) { c.MetricsByTrigger = true }},
+		{EnvMetricsByTrigger, "0", func(c *Config) { c.MetricsByTrigger = false }},
 		{EnvAPIQPS, "  20  ", func(c *Config) { c.APIQPS = 20 }}, // surrounding white space ignored
 		{EnvStaleAfter, " \t", func(*Config) {}},                 // white space only: the default
 	} {
@@ -203,6 +207,7 @@ func TestLoadRefusesBadValuesNamingVariableValueAndWhatIsAccepted(t *testing.T) 
 		{EnvCredentialsSecretTTL, "-5m", `ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL="-5m": want`},
 		{EnvMetricsNamespace, "AWS/Lambda", `METRICS_NAMESPACE="AWS/Lambda": want a CloudWatch namespace`},
 		{EnvMetricsNamespace, "a\tb", `METRICS_NAMESPACE="a\tb": want a CloudWatch namespace`},
+		{EnvMetricsByTrigger, "per-trigger", `METRICS_BY_TRIGGER="per-trigger": want true or false`},
 		{EnvEndpoint, "http://example.com", `RESOURCEMANAGER_ENDPOINT="http://example.com": http:// is only for a loopback host; want`},
 		{EnvEndpoint, "ftp://resourcemanager.aliyuncs.com", `RESOURCEMANAGER_ENDPOINT="ftp://resourcemanager.aliyuncs.com": scheme "ftp" is not accepted; want`},
 	} {

@@ -69,6 +69,8 @@ var Variables = []Variable{
 		Description: "How long credentials read from that secret are used before it is read again (at once when the API rejects them); 1s to 24h."},
 	{Name: EnvMetricsNamespace, Default: DefaultMetricsNamespace, Platforms: awsOnly,
 		Description: "CloudWatch namespace of the metrics in the invocation summary line (Embedded Metric Format); Lambda only."},
+	{Name: EnvMetricsByTrigger, Default: "false", Platforms: awsOnly,
+		Description: "Also publish each summary metric per trigger (the Trigger dimension), at CloudWatch's price per custom metric; false publishes the rollup the alarms and dashboard read. Lambda only."},
 	{Name: EnvAccessKeyID, Platforms: everywhere, Secret: true, Chain: true,
 		Description: "Access key ID, read by the credentials-go default chain (which also tries profiles, OIDC and instance roles); on FC the platform sets it from the function's role. Never hard-code it."},
 	{Name: EnvAccessKeySecret, Platforms: everywhere, Secret: true, Chain: true,

@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,7 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
-const acceptedAWS = `an SQS event ("Records"), an EventBridge "Scheduled Event" ("detail-type"), or a payload with no envelope`
+const acceptedAWS = `an SQS event ("Records"), an EventBridge "Scheduled Event" ("detail-type"), a Scheduler Input marked "scheduler", or a payload with no envelope`
 
 // sqsRecord is the part of an SQS record the decoder reads.
 type sqsRecord struct {
@@ -59,6 +60,14 @@ func AWS(event []byte) (Decoded, error) {
 		}
 		d, err := awsSQS(raw)
 		d.Trigger = SQS
+		return d, err
+	}
+	if raw, ok := top[schedulerField]; ok {
+		if err := envelopeDuplicateKeys(t, ""); err != nil {
+			return Decoded{Trigger: Schedule}, err
+		}
+		d, err := awsScheduler(t, raw)
+		d.Trigger = Schedule
 		return d, err
 	}
 	if _, ok := top["detail-type"]; ok {
@@ -185,6 +194,87 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 		return Decoded{}, fmt.Errorf(`%w: "detail" is %s: want an object (a payload), or {} for a sweep`, ErrInvalidPayload, handshake.Quote(string(raw), quoteMax))
 	}
 	return Decoded{Job: p.job(key)}, nil
+}
+
+// schedulerField marks an EventBridge Scheduler target's Input: the
+// template's schedule sends {"scheduler":{...},"sweep":{}}.
+const schedulerField = "scheduler"
+
+// schedulerFields are the fields of the "scheduler" member: context
+// attributes Scheduler fills in (<aws.scheduler.execution-id>,
+// <aws.scheduler.schedule-arn>), both optional.
+var schedulerFields = []string{"executionId", "scheduleArn"}
+
+// awsScheduler decodes a Scheduler Input marked by its "scheduler" member:
+// the other members are the payload, and the run's executionId, when
+// given, keys its Item.
+func awsScheduler(event []byte, raw json.RawMessage) (Decoded, error) {
+	if err := checkUTF8("the event", event); err != nil {
+		return Decoded{}, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return Decoded{}, fmt.Errorf(`%w: "scheduler" is %s: want an object such as {"executionId":"<aws.scheduler.execution-id>"}`,
+			ErrInvalidPayload, handshake.Quote(string(raw), quoteMax))
+	}
+	if err := unknownFields(m, schedulerFields, `"scheduler"`); err != nil {
+		return Decoded{}, err
+	}
+	key := Schedule
+	for _, f := range schedulerFields {
+		var v string
+		if r, ok := m[f]; ok && json.Unmarshal(r, &v) != nil {
+			return Decoded{}, fmt.Errorf(`%w: "scheduler".%s is %s: want a string`, ErrInvalidPayload, f, handshake.Quote(string(r), quoteMax))
+		}
+		if f == "executionId" && v != "" {
+			key = v
+		}
+	}
+	rest, err := withoutMember(event, schedulerField)
+	if err != nil {
+		return Decoded{}, fmt.Errorf("%w: the Scheduler Input (%s); %s", ErrInvalidPayload, err, acceptedPayload)
+	}
+	p, err := parsePayload(rest)
+	if err != nil {
+		return Decoded{}, fmt.Errorf("the Scheduler Input: %w", err)
+	}
+	return Decoded{Job: p.job(key)}, nil
+}
+
+// withoutMember returns the JSON object obj without its member name, the
+// other members as they were written, in order (a member named twice stays
+// twice, for the payload's own check). A second name is an error.
+func withoutMember(obj []byte, name string) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	out := []byte{'{'}
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string) // inside an object, the decoder yields keys as strings
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("member %s: %s", handshake.Quote(key, quoteMax), jsonError(err))
+		}
+		if key == name {
+			if seen {
+				return nil, fmt.Errorf("member %q appears twice", name)
+			}
+			seen = true
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		k, _ := json.Marshal(key)
+		out = append(append(append(out, k...), ':'), v...)
+	}
+	return append(out, '}'), nil
 }
 
 // envelopeDuplicateKeys applies checkDuplicateKeys to an event envelope t.

@@ -149,6 +149,31 @@ func TestAWSScheduledEvent(t *testing.T) {
 	})
 }
 
+// A Scheduler Input marked "scheduler" is reported as trigger schedule,
+// apart from direct invocations; the mark is not part of the payload.
+func TestAWSSchedulerInput(t *testing.T) {
+	const mark = `"scheduler":{"executionId":"x-1","scheduleArn":"arn:aws:scheduler:eu-central-1:123456789012:schedule/default/s"}`
+	runDecodeCases(t, AWS, []decodeCase{
+		{"the template's sweep", `{` + mark + `,"sweep":{}}`, Schedule, job{sweep: sweep()}, nil, ""},
+		{"the mark last", `{"sweep":{},` + mark + `}`, Schedule, job{sweep: sweep()}, nil, ""},
+		{"placeholders not filled in (a console test)", `{"scheduler":{"executionId":"<aws.scheduler.execution-id>"},"sweep":{}}`, Schedule, job{sweep: sweep()}, nil, ""},
+		{"an empty mark", `{"scheduler":{}}`, Schedule, job{sweep: sweep()}, nil, ""},
+		{"a dry-run sweep override", `{"scheduler":{},"sweep":{"olderThan":"2d"},"dryRun":true}`, Schedule,
+			job{sweep: &janitor.Sweep{OlderThan: 48 * time.Hour}, dryRun: true}, nil, ""},
+		{"IDs keyed by the execution", `{` + mark + `,"handshakeIds":["` + id1 + `"]}`, Schedule,
+			job{items: []item{{key: "x-1", ids: ids(id1)}}}, nil, ""},
+		{"IDs without an execution: keyed by the trigger", `{"scheduler":{},"handshakeId":"` + id1 + `"}`, Schedule,
+			job{items: []item{{key: Schedule, ids: ids(id1)}}}, nil, ""},
+		{"an unknown field in the mark", `{"scheduler":{"executionID":"x"},"sweep":{}}`, Schedule, job{}, ErrInvalidPayload,
+			`unknown field "executionID" (did you mean "executionId"?) in "scheduler"`},
+		{"a mark that is not an object", `{"scheduler":true,"sweep":{}}`, Schedule, job{}, ErrInvalidPayload, `"scheduler" is "true": want an object`},
+		{"a mark field that is not a string", `{"scheduler":{"executionId":7},"sweep":{}}`, Schedule, job{}, ErrInvalidPayload, `"scheduler".executionId is "7": want a string`},
+		{"an unknown payload field", `{"scheduler":{},"sweep":{},"limit":5}`, Schedule, job{}, ErrInvalidPayload, `the Scheduler Input: invalid payload: unknown field "limit"`},
+		{"the mark twice", `{"scheduler":{},"scheduler":{},"sweep":{}}`, Schedule, job{}, ErrInvalidPayload, `"scheduler" appears twice`},
+		{"invalid UTF-8", `{"scheduler":{},"handshakeId":"h-` + "\xff" + `"}`, Schedule, job{}, ErrInvalidPayload, "the event is not valid UTF-8"},
+	})
+}
+
 func TestAWSDirect(t *testing.T) {
 	runDecodeCases(t, AWS, []decodeCase{
 		{"payload object", `{"handshakeIds":["` + id1 + `"]}`, Direct, job{items: []item{{key: Direct, ids: ids(id1)}}}, nil, ""},

@@ -62,6 +62,8 @@ func TestDuplicateKeysAreRefusedOnEveryTrigger(t *testing.T) {
 		{"direct invoke", dupDry, Direct, job{}, ErrDuplicateKey, `"dryRun"`},
 		{"console invoke, a JSON string", jsonString(dupDry), Direct, job{}, ErrDuplicateKey, `"dryRun"`},
 		{"schedule input, nested", dupSweep, Direct, job{}, ErrDuplicateKey, `"allowedTargets"`},
+		{"scheduler input, its sweep", `{"scheduler":{"executionId":"e1"},"sweep":{"dryRun":true},"sweep":{}}`, Schedule, job{}, ErrDuplicateKey, `"sweep"`},
+		{"scheduler input, its marker", `{"scheduler":{"executionId":"e1","executionId":"e2"},"sweep":{}}`, Schedule, job{}, ErrDuplicateKey, `"executionId"`},
 		{"scheduled event detail", scheduled(dupSweep), ScheduledEvent, job{}, ErrDuplicateKey, `"allowedTargets"`},
 		{"scheduled event detail as a string", scheduled(jsonString(dupDry)), ScheduledEvent, job{}, ErrDuplicateKey, `"dryRun"`},
 		{"scheduled event envelope", strings.Replace(scheduled(`{}`), `"detail":{}`, `"detail":{},"detail":{"handshakeId":"`+id1+`"}`, 1), ScheduledEvent, job{}, ErrDuplicateKey, `"detail"`},

@@ -29,7 +29,7 @@ var samples = []sample{
 		{key: "3f9a7c5e-1b2d-4c6e-9f0a-2b4c6d8e0f1a", ids: ids("h-Qr5tUv7wXy9zAb1c")},
 	}}},
 	{"aws-scheduled-event.json", AWS, ScheduledEvent, job{sweep: sweep()}},
-	{"aws-schedule-input.json", AWS, Direct, job{sweep: &janitor.Sweep{OlderThan: 72 * time.Hour}, dryRun: true}},
+	{"aws-schedule-input.json", AWS, Schedule, job{sweep: &janitor.Sweep{OlderThan: 72 * time.Hour}, dryRun: true}},
 	{"fc-timer.json", FC, FCTimer, job{items: []item{
 		{key: "janitor-named", ids: ids("h-Zx98Yw76Vu54Ts32", "h-Ex4pIr6eDd8aTe0z")},
 	}}},
@@ -115,7 +115,7 @@ func TestSampleIDsAreValidExceptTheInvalidOne(t *testing.T) {
 // silent success with other IDs.
 func TestSamplesOfOnePlatformAreRefusedByTheOther(t *testing.T) {
 	for _, s := range samples {
-		if s.file == "direct.json" || s.file == "aws-schedule-input.json" || s.file == "policy-sweep.json" {
+		if s.file == "direct.json" || s.file == "policy-sweep.json" {
 			continue // no envelope: both platforms read them
 		}
 		other, name := FC, "FC"

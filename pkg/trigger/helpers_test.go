@@ -147,7 +147,7 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 		return
 	}
 	switch d.Trigger {
-	case SQS, ScheduledEvent, Direct, FCTimer, MNSQueue, MNSTopic:
+	case SQS, ScheduledEvent, Schedule, Direct, FCTimer, MNSQueue, MNSTopic:
 	default:
 		t.Fatalf("Trigger = %q, want one of the package's names", d.Trigger)
 	}

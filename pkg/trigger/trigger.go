@@ -56,9 +56,14 @@
 //   - an object with "detail-type": an EventBridge event; only "Scheduled
 //     Event" is accepted, and its "detail" (absent, null, {}, "" or "{}"
 //     means a sweep) is a payload (Trigger "scheduled-event");
-//   - anything else is a direct payload (Trigger "direct"). An EventBridge
-//     Scheduler target's Input arrives verbatim, with no envelope, so it is
-//     a direct payload too, as is the console's test event.
+//   - an object with "scheduler": an EventBridge Scheduler target's Input,
+//     which arrives verbatim with no envelope, marked by that member (an
+//     object of optional strings "executionId" and "scheduleArn", which
+//     Scheduler fills in from <aws.scheduler.execution-id> and
+//     <aws.scheduler.schedule-arn>); the object's other members are the
+//     payload (Trigger "schedule"), keyed by executionId when given;
+//   - anything else is a direct payload (Trigger "direct"), such as the
+//     console's test event, or a Scheduler Input with no "scheduler" mark.
 //
 // Function Compute:
 //
@@ -77,7 +82,8 @@
 //     as a direct payload.
 //
 // A payload with no queue behind it (timer, schedule, direct) makes one
-// Item keyed by the triggerName, the Scheduled Event's id, or "direct".
+// Item keyed by the triggerName, the Scheduled Event's id, the Scheduler's
+// executionId (else "schedule"), or "direct".
 //
 // An MNS message body (queue or topic, and a direct FC payload, which may be
 // a STREAM topic message) is read as the payload itself when it starts like
@@ -114,7 +120,8 @@ import (
 const (
 	SQS            = "sqs"             // AWS: an SQS batch
 	ScheduledEvent = "scheduled-event" // AWS: an EventBridge (CloudWatch Events) "Scheduled Event" envelope
-	Direct         = "direct"          // a payload with no envelope: direct invocation, Scheduler Input, MNS topic STREAM body
+	Schedule       = "schedule"        // AWS: an EventBridge Scheduler Input marked with "scheduler"
+	Direct         = "direct"          // a payload with no envelope: direct invocation, unmarked Scheduler Input, MNS topic STREAM body
 	FCTimer        = "fc-timer"        // FC: a timer trigger
 	MNSQueue       = "mns-queue"       // FC: an MNS queue trigger (one CloudEvent or a batch)
 	MNSTopic       = "mns-topic"       // FC: an MNS topic trigger in JSON format

@@ -1,0 +1,38 @@
+package targetpolicy
+
+import (
+	"strconv"
+	"strings"
+)
+
+// ListPattern is what ALLOWED_TARGETS may hold, as one regular expression
+// that Go's regexp, Java's (CloudFormation's AllowedPattern) and Python's
+// (cfn-lint) read alike: blanks only (no target policy), or 1 to
+// MaxPatterns patterns separated by commas, with blanks (spaces, tabs) and
+// empty items around them, each pattern one that ParsePattern accepts:
+//
+//   - a 16-digit account ID;
+//   - an e-mail address or pattern: a local part of any characters but
+//     blanks, controls, @ and ,?[]\"<>(); (* included), then @ and a domain
+//     of dot-separated labels, each * or a run of those characters without
+//   - and ., of which at least the last two are written out.
+//
+// A value of separators only (",,,") is refused: it names no pattern, so
+// an operator who meant to set a policy would get none. template.yaml's
+// AllowedTargets parameter carries this pattern (internal/deploytest checks
+// it and that it agrees with what the function accepts at start-up). The
+// pattern does not bound a pattern's length (MaxPatternBytes): that one
+// limit is left to the start-up check.
+var ListPattern = `^(?:[ \t]*|[ \t,]*` + listItem + `(?:[ \t]*,[ \t,]*` + listItem + `){0,` + strconv.Itoa(MaxPatterns-1) + `}[ \t,]*)$`
+
+var (
+	// listItem is one pattern: an account ID, or local@domain. The 16
+	// digits are written out: Go's regexp refuses a counted repeat inside
+	// another whose counts multiply past 1000.
+	listItem = `(?:` + strings.Repeat(`[0-9]`, 16) + `|` + listLocal + `@(?:(?:\*|` + listLabel + `)\.)*` + listLabel + `\.` + listLabel + `)`
+	// listLocal is a local part: any run of characters an address may
+	// hold, * included.
+	listLocal = `[^\x00-\x20\x7f,?\[\]\\"<>();@]+`
+	// listLabel is a written-out label of a domain: no *, no dot.
+	listLabel = `[^\x00-\x20\x7f,?\[\]\\"<>();@*.]+`
+)
