@@ -54,12 +54,11 @@ var demoPlatforms = []struct {
 // in-process emulator: what `make run` shows. No account, no network.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	dir := fs.String("events", "events", "directory of the sample events and emulator/seed.json")
 	var lf logFormat
 	lf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if err := lf.check(); err != nil {
 		return err
