@@ -81,8 +81,12 @@ version:
 	@echo "VERSION=$(VERSION) RELEASE=$(RELEASE)"
 
 ## test: every test, race detector on
+## Tests talk to 127.0.0.1 only: the credential chains' metadata services
+## (Alibaba Cloud ECS, AWS IMDS) are switched off for them.
+NO_METADATA := ALIBABA_CLOUD_ECS_METADATA_DISABLED=true AWS_EC2_METADATA_DISABLED=true
+
 test:
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(NO_METADATA) $(GO) test -race -count=1 -timeout 15m ./...
 
 ## test-standalone: clone the committed HEAD into an empty temporary folder
 ## (nothing beside it) and run the deploy tests there: catches a test or
@@ -90,7 +94,7 @@ test:
 test-standalone:
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
 	  git clone -q "$$(git rev-parse --show-toplevel)" "$$d/repo" && \
-	  cd "$$d/repo" && $(GO) test -count=1 ./internal/deploytest/
+	  cd "$$d/repo" && $(NO_METADATA) $(GO) test -count=1 ./internal/deploytest/
 
 ## run: the product end to end on this machine, against the in-process emulator
 run:
@@ -105,7 +109,7 @@ bench: build
 	$(GOBUILD) -o dist/bench/janitor ./cmd/janitor
 	$(GOBUILD) -tags lambda.norpc -o dist/bench/bootstrap ./functions/aws
 	$(GOBUILD) -o dist/bench/bench ./cmd/bench
-	dist/bench/bench -janitor dist/bench/janitor -aws dist/bench/bootstrap -fc dist/fc/main \
+	$(NO_METADATA) dist/bench/bench -janitor dist/bench/janitor -aws dist/bench/bootstrap -fc dist/fc/main \
 	  -sizes dist/aws/bootstrap,dist/fc/main -out bench/results.json -profile bench
 
 ## fuzz: every fuzz target of the module (found with go test -list), each for

@@ -55,12 +55,11 @@ var demoPlatforms = []struct {
 // last part runs the AWS handler on AWS Organizations, against pkg/orgemu.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	dir := fs.String("events", "events", "directory of the sample events and emulator/seed.json")
 	var lf logFormat
 	lf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if err := lf.check(); err != nil {
 		return err

@@ -16,7 +16,6 @@ import (
 // interrupted, and prints the environment that points a client at it.
 func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("janitor emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	directory := fs.String("directory", "resource-directory", "the directory to emulate: resource-directory (Alibaba Cloud Resource Manager) or aws-organizations")
 	addr := fs.String("addr", "127.0.0.1:8088", "listen address: a loopback host and a port (0 for any free port)")
 	seed := fs.String("seed", "", "seed file: JSON invitations in the API's shape, or {\"generate\":{...}} (see pkg/rmemu)")
@@ -27,11 +26,11 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rateLimit := fs.Float64("rate-limit", 0, "server-side limit in requests per second, answering Throttling.User beyond it (0: none)")
 	errorRate := fs.Float64("error-rate", 0, "share of requests answered 503 ServiceUnavailable or 500 InternalError, 0 to 1")
 	quiet := fs.Bool("quiet", false, "print only the endpoint line")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return &exitError{2, fmt.Errorf("emulator takes no arguments, got %q", fs.Args())}
+		return &exitError{exitUsage, fmt.Errorf("emulator takes no arguments, got %q", fs.Args())}
 	}
 	switch *directory {
 	case "resource-directory":
@@ -39,29 +38,29 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return serveOrganizations(ctx, orgEmulatorFlags{addr: *addr, seed: *seed, generate: *generate, staleShare: *staleShare,
 			latency: *latency, jitter: *jitter, rateLimit: *rateLimit, errorRate: *errorRate, quiet: *quiet}, stdout)
 	default:
-		return &exitError{2, fmt.Errorf("-directory %q: want resource-directory or aws-organizations", *directory)}
+		return &exitError{exitUsage, fmt.Errorf("-directory %q: want resource-directory or aws-organizations", *directory)}
 	}
 	faults := rmemu.Faults{Latency: *latency, Jitter: *jitter, RateLimit: *rateLimit, ErrorRate: *errorRate}
 	if err := faults.Validate(); err != nil {
-		return &exitError{2, err}
+		return &exitError{exitUsage, err}
 	}
 	srv := rmemu.New(rmemu.Options{Faults: faults, RandSeed: uint64(time.Now().UnixNano())})
 	if *seed != "" {
 		f, err := os.Open(*seed)
 		if err != nil {
-			return &exitError{2, err}
+			return &exitError{exitUsage, err}
 		}
 		err = srv.LoadSeed(f)
 		f.Close()
 		if err != nil {
-			return &exitError{2, err}
+			return &exitError{exitUsage, err}
 		}
 	}
 	if *generate > 0 {
 		o := rmemu.GenerateOptions{Count: *generate, Seed: 1}
 		if *staleShare >= 0 {
 			if *staleShare > 1 {
-				return &exitError{2, fmt.Errorf("-stale-share %v: want 0 to 1", *staleShare)}
+				return &exitError{exitUsage, fmt.Errorf("-stale-share %v: want 0 to 1", *staleShare)}
 			}
 			o.Stale, o.Fresh = *staleShare, 1-*staleShare
 		}

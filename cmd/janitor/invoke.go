@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/internal/startup"
@@ -22,28 +23,27 @@ import (
 // The handler is built as the function builds it (startup.New).
 func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor invoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	platform := fs.String("platform", "aws", "which function's handler: aws or fc")
-	event := fs.String("event", "", "event file, in the shape the platform sends (see events/); - for stdin")
+	event := fs.String("event", "", fmt.Sprintf("event file, in the shape the platform sends (see events/), at most %d MiB; - for stdin", maxEventBytes>>20))
 	var lf logFormat
 	lf.register(fs)
 	var dir directoryFlag
 	dir.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if err := lf.check(); err != nil {
 		return err
 	}
 	if *event == "" || fs.NArg() > 0 {
-		return &exitError{2, fmt.Errorf("usage: janitor invoke -platform aws|fc -event FILE")}
+		return &exitError{exitUsage, fmt.Errorf("usage: janitor invoke -platform aws|fc -event FILE")}
 	}
 	if *platform != logging.PlatformAWS && *platform != logging.PlatformFC {
-		return &exitError{2, fmt.Errorf("-platform %q: want aws or fc", *platform)}
+		return &exitError{exitUsage, fmt.Errorf("-platform %q: want aws or fc", *platform)}
 	}
-	payload, err := readEvent(*event)
+	payload, err := readEvent(*event, os.Stdin)
 	if err != nil {
-		return &exitError{2, err}
+		return &exitError{exitUsage, err}
 	}
 	getenv = dir.env(getenv)
 	h, err := startup.New(ctx, startup.Options{Platform: *platform, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
@@ -52,12 +52,27 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return startupError(err)
 	}
+	if *platform != logging.PlatformAWS || getenv(config.EnvCredentialsSecretID) == "" {
+		// The default chain, as the function's: resolved before any call.
+		if err := requireCredentials(ctx); err != nil {
+			return err
+		}
+	}
 	resp, err := invokeHandler(ctx, h, payload)
 	if perr := printJSON(stdout, resp, err); perr != nil {
 		return perr
 	}
-	if err != nil {
-		return &exitError{1, nil}
+	redeliver := 0
+	if sqs, ok := resp.(*events.SQSEventResponse); ok {
+		redeliver = len(sqs.BatchItemFailures)
+	}
+	switch {
+	case ctx.Err() != nil && (err != nil || redeliver > 0):
+		return &exitError{exitInterrupted, errors.New("interrupted: what was not finished is reported failed (Canceled): run again to retry it")}
+	case err != nil:
+		return &exitError{exitFailed, nil} // the answer above says why
+	case redeliver > 0:
+		return &exitError{exitFailed, fmt.Errorf("%d SQS record(s) to redeliver (batchItemFailures); run again to retry them", redeliver)}
 	}
 	return nil
 }
@@ -75,7 +90,7 @@ func invokeHandler(ctx context.Context, h *handler.Handler, payload []byte) (any
 // 2 for a refused configuration (a usage error), 1 for anything else.
 func startupError(err error) error {
 	if _, ok := errors.AsType[*config.SettingError](err); ok {
-		return &exitError{2, err}
+		return &exitError{exitUsage, err}
 	}
 	return err
 }
@@ -91,9 +106,31 @@ func printJSON(w io.Writer, resp any, err error) error {
 	return enc.Encode(resp)
 }
 
-func readEvent(name string) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
+// maxEventBytes bounds an event, read from a file or standard input: the
+// largest payload either platform delivers is 6 MB (a synchronous Lambda
+// invocation).
+const maxEventBytes = 16 << 20
+
+// readEvent reads the event file name, or stdin for "-", refusing one over
+// maxEventBytes without reading further.
+func readEvent(name string, stdin io.Reader) ([]byte, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	} else {
+		name = "standard input"
 	}
-	return os.ReadFile(name)
+	b, err := io.ReadAll(io.LimitReader(r, maxEventBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("-event %s: %w", name, err)
+	}
+	if len(b) > maxEventBytes {
+		return nil, fmt.Errorf("-event %s: larger than %d MiB: want an event as the platform sends it", name, maxEventBytes>>20)
+	}
+	return b, nil
 }

@@ -33,7 +33,7 @@ func (f *logFormat) check() error {
 	case logAuto, logConsole, logJSON:
 		return nil
 	}
-	return &exitError{2, fmt.Errorf("-log-format %q: want auto, console or json", f.value)}
+	return &exitError{exitUsage, fmt.Errorf("-log-format %q: want auto, console or json", f.value)}
 }
 
 // logger returns the logger writing to w in the chosen format. auto means

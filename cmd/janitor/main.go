@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"syscall"
 
@@ -46,19 +45,20 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	// SIGINT or SIGTERM cancels ctx: the engine starts no new cancellation,
-	// lets the calls in flight finish, and reports the rest failed.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM cancels ctx: the engine starts no new
+	// cancellation and lets the calls in flight finish; the second stops
+	// them now (interrupt.go).
+	ctx, stop := interruptContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
 
-// run is main without the process: it returns the exit code.
+// run is main without the process: it returns the exit code (see exitCodes).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return exitUsage
 	}
 	var err error
 	switch args[0] {
@@ -75,27 +75,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "version", "-version", "--version":
 		if len(args) > 1 {
 			fmt.Fprintf(stderr, "janitor: %s takes no arguments, got %q\n", args[0], args[1:])
-			return 2
+			return exitUsage
 		}
 		fmt.Fprintf(stdout, "janitor %s (%s %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
-		return 0
+		return exitOK
 	default:
 		fmt.Fprintf(stderr, "janitor: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		return exitUsage
 	}
 	if err == nil {
-		return 0
+		return exitOK
 	}
+	code := exitFailed
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "janitor:", ee.err)
-		}
-		return ee.code
+		code, err = ee.code, ee.err
 	}
-	fmt.Fprintln(stderr, "janitor:", err)
-	return 1
+	if err != nil {
+		fmt.Fprintln(stderr, errorLine(err))
+	}
+	return code
 }

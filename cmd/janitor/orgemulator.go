@@ -27,25 +27,25 @@ type orgEmulatorFlags struct {
 func serveOrganizations(ctx context.Context, f orgEmulatorFlags, stdout io.Writer) error {
 	faults := orgemu.Faults{Latency: f.latency, Jitter: f.jitter, RateLimit: f.rateLimit, ErrorRate: f.errorRate}
 	if err := faults.Validate(); err != nil {
-		return &exitError{2, err}
+		return &exitError{exitUsage, err}
 	}
 	srv := orgemu.New(orgemu.Options{Faults: faults, RandSeed: uint64(time.Now().UnixNano())})
 	if f.seed != "" {
 		file, err := os.Open(f.seed)
 		if err != nil {
-			return &exitError{2, err}
+			return &exitError{exitUsage, err}
 		}
 		err = srv.LoadSeed(file)
 		file.Close()
 		if err != nil {
-			return &exitError{2, err}
+			return &exitError{exitUsage, err}
 		}
 	}
 	if f.generate > 0 {
 		o := orgemu.GenerateOptions{Count: f.generate, Seed: 1}
 		if f.staleShare >= 0 {
 			if f.staleShare > 1 {
-				return &exitError{2, fmt.Errorf("-stale-share %v: want 0 to 1", f.staleShare)}
+				return &exitError{exitUsage, fmt.Errorf("-stale-share %v: want 0 to 1", f.staleShare)}
 			}
 			o.Stale, o.Fresh = f.staleShare, 1-f.staleShare
 		}

@@ -38,14 +38,13 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 
 func (f *engineFlags) check() error {
 	if f.output != "text" && f.output != "json" {
-		return &exitError{2, fmt.Errorf("-output %q: want text or json", f.output)}
+		return &exitError{exitUsage, fmt.Errorf("-output %q: want text or json", f.output)}
 	}
 	return f.log.check()
 }
 
 func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor sweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var ef engineFlags
 	ef.register(fs)
 	olderThan := fs.String("older-than", "", "a Pending invitation older than this is stale: Go duration or whole days like 7d (default STALE_AFTER)")
@@ -62,11 +61,11 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		allow = append(allow, v)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return &exitError{2, fmt.Errorf("sweep takes no arguments, got %q (to cancel named invitations use 'janitor cancel')", fs.Args())}
+		return &exitError{exitUsage, fmt.Errorf("sweep takes no arguments, got %q (to cancel named invitations use 'janitor cancel')", fs.Args())}
 	}
 	if err := ef.check(); err != nil {
 		return err
@@ -75,33 +74,33 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if *olderThan != "" {
 		d, err := config.ParseDuration(*olderThan)
 		if err != nil {
-			return &exitError{2, fmt.Errorf("-older-than: %w", err)}
+			return &exitError{exitUsage, fmt.Errorf("-older-than: %w", err)}
 		}
 		sweep.OlderThan = d
 	}
 	g, err := janitor.ParseGlob(*targetEntity)
 	if err != nil {
-		return &exitError{2, fmt.Errorf("-target-entity: %w", err)}
+		return &exitError{exitUsage, fmt.Errorf("-target-entity: %w", err)}
 	}
 	sweep.TargetEntity = g
 	if len(allow) > 0 {
 		k, err := ef.dir.kind(getenv)
 		if err != nil {
-			return &exitError{2, fmt.Errorf("-directory: %w", err)}
+			return &exitError{exitUsage, fmt.Errorf("-directory: %w", err)}
 		}
 		p, err := targetpolicy.Parse(strings.Join(allow, ","), k)
 		if err != nil {
-			return &exitError{2, fmt.Errorf("-allow: %w", err)}
+			return &exitError{exitUsage, fmt.Errorf("-allow: %w", err)}
 		}
 		if p.Empty() {
-			return &exitError{2, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
+			return &exitError{exitUsage, errors.New("-allow: no pattern given: leave the flag out to use ALLOWED_TARGETS")}
 		}
 		sweep.AllowedTargets = p
 	}
 	if *targetType != "" {
 		tt, err := handshake.ParseTargetType(*targetType)
 		if err != nil {
-			return &exitError{2, fmt.Errorf("-target-type: %w", err)}
+			return &exitError{exitUsage, fmt.Errorf("-target-type: %w", err)}
 		}
 		sweep.TargetType = tt
 	}
@@ -110,19 +109,18 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor cancel", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: janitor cancel [flags] h-XXXXXXXXXXXXXXXX...")
+		fmt.Fprintln(fs.Output(), "usage: janitor cancel [flags] h-XXXXXXXXXXXXXXXX...")
 		fs.PrintDefaults()
 	}
 	var ef engineFlags
 	ef.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return &exitError{2, nil}
+	if err := parse(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return &exitError{2, errors.New("cancel needs at least one invitation ID")}
+		return &exitError{exitUsage, errors.New("cancel needs at least one invitation ID")}
 	}
 	if err := ef.check(); err != nil {
 		return err
@@ -151,6 +149,9 @@ func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, m
 	if err != nil {
 		return startupError(err)
 	}
+	if err := requireCredentials(ctx); err != nil {
+		return err
+	}
 	if maxN >= 0 {
 		h.Engine.MaxCancellations = maxN
 	}
@@ -159,14 +160,21 @@ func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, m
 	if err := printReport(stdout, &report, ef.output); err != nil {
 		return err
 	}
+	if err := interruptedListing(ctx, runErr); err != nil {
+		return err
+	}
+	if ge, ok := errors.AsType[*janitor.GuardError](runErr); ok {
+		return &exitError{exitFailed, fmt.Errorf("refused: the sweep selected %d invitations, more than the limit of %d; none was cancelled: narrow the sweep (--older-than, --target-type, --target-entity), raise the limit with --max (default MAX_CANCELLATIONS), or review them with --dry-run",
+			ge.Selected, ge.Limit)}
+	}
 	if runErr != nil {
 		return runErr
 	}
-	if ctx.Err() != nil {
-		return &exitError{130, errors.New("interrupted: the calls in flight finished; the rest are reported failed")}
+	if err := interruptedError(ctx, &report); err != nil {
+		return err
 	}
 	if report.Failed() {
-		return &exitError{1, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary[handshake.OutcomeFailed])}
+		return &exitError{exitFailed, fmt.Errorf("%d invitation(s) failed; run again to retry them", report.Summary[handshake.OutcomeFailed])}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -242,5 +243,121 @@ func testShutdown(t *testing.T, bin, command string, sig syscall.Signal) {
 	}
 	if t.Failed() {
 		t.Logf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout.Bytes(), stderr.Bytes())
+	}
+}
+
+// startCancel starts the built CLI cancelling ids against srv, with env
+// added, and returns it with a channel closed when it exits.
+func startCancel(t *testing.T, bin, url string, ids []string, env ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, <-chan struct{}) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"cancel", "-output", "json"}, ids...)...)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+		"RESOURCEMANAGER_ENDPOINT=" + url,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + rmemu.TestAccessKeyID,
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + rmemu.TestAccessKeySecret,
+		"API_CONCURRENCY=1",
+		"API_TIMEOUT=60s",
+	}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return cmd, &stdout, &stderr, exited
+}
+
+// waitFor polls cond every 5 ms for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %s", what)
+		}
+	}
+}
+
+// exitedWithin20s fails unless the CLI exits within 20 s (the waits it must
+// not sit out are 50 s or more), and returns its Report.
+func exitedWithin20s(t *testing.T, cmd *exec.Cmd, stdout, stderr *bytes.Buffer, exited <-chan struct{}) janitor.Report {
+	t.Helper()
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("still running 20 s after the interrupt\nstderr:\n%s", stderr.Bytes())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d\nstderr:\n%s", code, exitInterrupted, stderr.Bytes())
+	}
+	var rep janitor.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("stdout is not a JSON Report: %v\n%s", err, stdout.Bytes())
+	}
+	return rep
+}
+
+func TestAnInterruptStopsACallWaitingForTheRateLimiterAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the CLI")
+	}
+	bin := buildJanitor(t, t.TempDir())
+	emu := rmemu.New(rmemu.Options{})
+	ids := []string{"h-Waiting000000001", "h-Waiting000000002"}
+	for _, id := range ids {
+		if err := emu.Seed(handshake.Handshake{HandshakeID: id, CreateTime: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	// One call per 50 s: the first goes at once, the second waits.
+	cmd, stdout, stderr, exited := startCancel(t, bin, srv.URL, ids, "API_QPS=0.02")
+	waitFor(t, "the first cancel", func() bool { return emu.Status(ids[0]) == handshake.StatusCancelled })
+	time.Sleep(100 * time.Millisecond) // the second call is at the limiter now
+	cmd.Process.Signal(syscall.SIGINT)
+	rep := exitedWithin20s(t, cmd, stdout, stderr, exited)
+	if len(rep.Results) != 2 || rep.Results[1].ErrorCode != janitor.CodeCanceled || rep.Results[0].Outcome != handshake.OutcomeCancelled {
+		t.Errorf("results %+v: want the first cancelled, the waiting one failed Canceled", rep.Results)
+	}
+	if !strings.Contains(stderr.String(), "1 invitation(s) not finished") {
+		t.Errorf("stderr:\n%s", stderr.Bytes())
+	}
+}
+
+func TestASecondInterruptStopsTheCallInFlightNow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the CLI")
+	}
+	bin := buildJanitor(t, t.TempDir())
+	emu := rmemu.New(rmemu.Options{Faults: rmemu.Faults{Latency: 50 * time.Second}})
+	id := "h-InFlight00000001"
+	if err := emu.Seed(handshake.Handshake{HandshakeID: id, CreateTime: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tracker := &cancelTracker{next: emu}
+	srv := httptest.NewServer(tracker)
+	t.Cleanup(srv.Close)
+	cmd, stdout, stderr, exited := startCancel(t, bin, srv.URL, []string{id}, "API_QPS=100")
+	waitFor(t, "the cancel in flight", func() bool { _, n := tracker.counts(); return n == 1 })
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	rep := exitedWithin20s(t, cmd, stdout, stderr, exited)
+	if len(rep.Results) != 1 || rep.Results[0].Outcome != handshake.OutcomeFailed || rep.Results[0].ErrorCode != janitor.CodeCanceled {
+		t.Errorf("results %+v: want the call in flight failed Canceled", rep.Results)
+	}
+	if !strings.Contains(stderr.String(), "interrupted again") {
+		t.Errorf("stderr:\n%s", stderr.Bytes())
 	}
 }

@@ -6,9 +6,11 @@
 //	{"AccessKeyId": "LTAI...", "AccessKeySecret": "..."}
 //
 // with an optional "SecurityToken" for STS credentials. The function reads
-// it once per cold start (the variable ALIBABA_CLOUD_CREDENTIALS_SECRET_ID
-// names it); its execution role may call secretsmanager:GetSecretValue on
-// that secret and nothing else.
+// it at cold start (the variable ALIBABA_CLOUD_CREDENTIALS_SECRET_ID names
+// it), and again through a Provider: after a TTL, and when the API rejects
+// the credentials, so that a rotated secret reaches a warm instance. Its
+// execution role may call secretsmanager:GetSecretValue on that secret and
+// nothing else.
 //
 // No error of this package contains any part of the secret's value: JSON
 // errors report a byte offset and the name of the field concerned, never the

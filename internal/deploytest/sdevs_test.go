@@ -545,43 +545,21 @@ func TestSYamlFailedTimerSweepGoesToTheSweepDeadLetterQueue(t *testing.T) {
 	}
 }
 
-// The function's role may do what pkg/resourcemanager calls in production
-// (resourcemanager.Actions, both ways), each on the narrowest resource the
-// API's RAM authorization table allows, and send to the sweep dead-letter
-// queue, which FC does with the function's role. Nothing else.
-func TestRAMPolicyGrantsExactlyWhatTheCodeAndTheSweepDestinationUseScoped(t *testing.T) {
-	var doc struct {
-		Version   string
-		Statement []struct {
-			Effect   string
-			Action   []string
-			Resource []string
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(readRoot(t, "ram-policy.json")))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("ram-policy.json: %v (want Version, and Statement entries of Effect, Action list, Resource list)", err)
-	}
-	if doc.Version != "1" {
-		t.Errorf("ram-policy.json Version = %q, want \"1\"", doc.Version)
-	}
-	granted := map[string][]string{} // action -> resources
-	for _, s := range doc.Statement {
-		if s.Effect != "Allow" {
-			t.Errorf("statement effect %q: the document grants, it does not deny", s.Effect)
-		}
-		if len(s.Resource) == 0 {
-			t.Errorf("statement %v has no Resource", s.Action)
-		}
-		for _, a := range s.Action {
-			if strings.Contains(a, "*") {
-				t.Errorf("action %q: name each action", a)
-			}
-			granted[a] = append(granted[a], s.Resource...)
-		}
-	}
+// The RAM policies of deploy/aliyun, one per identity that signs
+// Resource Manager calls.
+const (
+	// ramPolicyUser is the RAM user whose AccessKey the AWS function reads
+	// from Secrets Manager.
+	ramPolicyUser = "deploy/aliyun/ram-policy-user.json"
+	// ramPolicyFCRole is the Function Compute function's role.
+	ramPolicyFCRole = "deploy/aliyun/ram-policy-fc-role.json"
+)
 
+// resourceManagerGrants returns what pkg/resourcemanager calls in
+// production (resourcemanager.Actions), each with the narrowest resource
+// the API's RAM authorization table allows.
+func resourceManagerGrants(t *testing.T) map[string]*regexp.Regexp {
+	t.Helper()
 	// The resource types of the RAM authorization tables of the Resource
 	// Management API reference: CancelHandshake is scoped to handshakes;
 	// ListHandshakesForResourceDirectory has no resource type (All
@@ -591,14 +569,11 @@ func TestRAMPolicyGrantsExactlyWhatTheCodeAndTheSweepDestinationUseScoped(t *tes
 		"CancelHandshake":                    regexp.MustCompile(`^acs:resourcemanager:\*:(\*|\d+):handshake/\*$`),
 		"ListHandshakesForResourceDirectory": regexp.MustCompile(`^\*$`),
 	}
-	_, queue := sweepDestination(t)
-	want := map[string]*regexp.Regexp{
-		"mns:SendMessage": regexp.MustCompile(`^acs:mns:(\*|[a-z0-9-]+):(\*|\d+):/queues/` + regexp.QuoteMeta(queue) + `/messages$`),
-	}
 	calls := resourcemanager.Actions()
 	if len(calls) == 0 {
 		t.Fatal("resourcemanager.Actions() is empty")
 	}
+	want := map[string]*regexp.Regexp{}
 	for _, a := range calls {
 		scope, ok := documented[a]
 		if !ok {
@@ -607,11 +582,50 @@ func TestRAMPolicyGrantsExactlyWhatTheCodeAndTheSweepDestinationUseScoped(t *tes
 		}
 		want["resourcemanager:"+a] = scope
 	}
+	return want
+}
+
+// checkRAMPolicy checks that the policy document at name grants exactly
+// the actions of want, both ways, each only on resources its pattern
+// matches.
+func checkRAMPolicy(t *testing.T, name string, want map[string]*regexp.Regexp) {
+	t.Helper()
+	var doc struct {
+		Version   string
+		Statement []struct {
+			Effect   string
+			Action   []string
+			Resource []string
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(readRoot(t, name)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("%s: %v (want Version, and Statement entries of Effect, Action list, Resource list)", name, err)
+	}
+	if doc.Version != "1" {
+		t.Errorf("%s Version = %q, want \"1\"", name, doc.Version)
+	}
+	granted := map[string][]string{} // action -> resources
+	for _, s := range doc.Statement {
+		if s.Effect != "Allow" {
+			t.Errorf("%s: statement effect %q: the document grants, it does not deny", name, s.Effect)
+		}
+		if len(s.Resource) == 0 {
+			t.Errorf("%s: statement %v has no Resource", name, s.Action)
+		}
+		for _, a := range s.Action {
+			if strings.Contains(a, "*") {
+				t.Errorf("%s: action %q: name each action", name, a)
+			}
+			granted[a] = append(granted[a], s.Resource...)
+		}
+	}
 	if missing := setDiff(keys(want), keys(granted)); len(missing) > 0 {
-		t.Errorf("ram-policy.json does not grant %v, which production needs", missing)
+		t.Errorf("%s does not grant %v, which production needs", name, missing)
 	}
 	if extra := setDiff(keys(granted), keys(want)); len(extra) > 0 {
-		t.Errorf("ram-policy.json grants %v, which production never uses", extra)
+		t.Errorf("%s grants %v, which production never uses", name, extra)
 	}
 	for action, resources := range granted {
 		scope, ok := want[action]
@@ -620,8 +634,27 @@ func TestRAMPolicyGrantsExactlyWhatTheCodeAndTheSweepDestinationUseScoped(t *tes
 		}
 		for _, r := range resources {
 			if !scope.MatchString(r) {
-				t.Errorf("ram-policy.json grants %s on %q, want only %s", action, r, scope)
+				t.Errorf("%s grants %s on %q, want only %s", name, action, r, scope)
 			}
 		}
 	}
+}
+
+// The RAM user whose AccessKey the AWS function uses may do what
+// pkg/resourcemanager calls in production, both ways, each on the
+// narrowest resource; nothing else (no MNS: on AWS nothing writes to MNS).
+func TestRAMUserPolicyGrantsExactlyTheResourceManagerActionsTheCodeCallsScoped(t *testing.T) {
+	checkRAMPolicy(t, ramPolicyUser, resourceManagerGrants(t))
+}
+
+// The function's role may do what pkg/resourcemanager calls in production,
+// both ways, and send to the sweep dead-letter queue s.yaml names, which
+// FC does with the function's role. Not to the request dead-letter queue:
+// the EventBridge event stream writes that one with its own service-linked
+// role. Nothing else.
+func TestRAMFCRolePolicyGrantsExactlyWhatTheCodeAndTheSweepDestinationUseScoped(t *testing.T) {
+	want := resourceManagerGrants(t)
+	_, queue := sweepDestination(t)
+	want["mns:SendMessage"] = regexp.MustCompile(`^acs:mns:(\*|[a-z0-9-]+):(\*|\d+):/queues/` + regexp.QuoteMeta(queue) + `/messages$`)
+	checkRAMPolicy(t, ramPolicyFCRole, want)
 }

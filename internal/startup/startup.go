@@ -125,9 +125,7 @@ func credentials(ctx context.Context, platform string, cfg config.Config) (resou
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	c, err := alisecret.Load(ctx, awsCfg, cfg.CredentialsSecretID)
-	if err != nil {
-		return nil, err
-	}
-	return resourcemanager.StaticCredentials(c), nil
+	// Read again after ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL, and when the
+	// API rejects the key: a rotated secret reaches a warm instance.
+	return alisecret.NewProvider(ctx, awsCfg, cfg.CredentialsSecretID, cfg.CredentialsSecretTTL)
 }

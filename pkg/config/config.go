@@ -29,20 +29,21 @@ import (
 
 // Names of the variables Load reads.
 const (
-	EnvDirectory           = "DIRECTORY"
-	EnvEndpoint            = "RESOURCEMANAGER_ENDPOINT"
-	EnvStaleAfter          = "STALE_AFTER"
-	EnvDryRun              = "DRY_RUN"
-	EnvMaxCancellations    = "MAX_CANCELLATIONS"
-	EnvAPIQPS              = "API_QPS"
-	EnvAPIConcurrency      = "API_CONCURRENCY"
-	EnvAPITimeout          = "API_TIMEOUT"
-	EnvLogLevel            = "LOG_LEVEL"
-	EnvCredentialsSecretID = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
-	EnvAllowedTargets      = "ALLOWED_TARGETS"
-	EnvLogTargets          = "LOG_TARGETS"
-	EnvMetricsNamespace    = "METRICS_NAMESPACE"
-	EnvMetricsByTrigger    = "METRICS_BY_TRIGGER"
+	EnvDirectory            = "DIRECTORY"
+	EnvEndpoint             = "RESOURCEMANAGER_ENDPOINT"
+	EnvStaleAfter           = "STALE_AFTER"
+	EnvDryRun               = "DRY_RUN"
+	EnvMaxCancellations     = "MAX_CANCELLATIONS"
+	EnvAPIQPS               = "API_QPS"
+	EnvAPIConcurrency       = "API_CONCURRENCY"
+	EnvAPITimeout           = "API_TIMEOUT"
+	EnvLogLevel             = "LOG_LEVEL"
+	EnvCredentialsSecretID  = "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID"
+	EnvAllowedTargets       = "ALLOWED_TARGETS"
+	EnvLogTargets           = "LOG_TARGETS"
+	EnvMetricsNamespace     = "METRICS_NAMESPACE"
+	EnvMetricsByTrigger     = "METRICS_BY_TRIGGER"
+	EnvCredentialsSecretTTL = "ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL"
 )
 
 // Names of the credential variables read by the credentials-go default
@@ -58,12 +59,13 @@ const (
 // that uses them: resourcemanager.DefaultEndpoint, pacing.DefaultQPS and
 // deadline.DefaultAPITimeout.
 const (
-	DefaultStaleAfter       = 168 * time.Hour
-	DefaultDryRun           = false
-	DefaultMaxCancellations = 100
-	DefaultAPIConcurrency   = 4
-	DefaultLogLevel         = zerolog.InfoLevel
-	DefaultMetricsNamespace = "HandshakeJanitor"
+	DefaultStaleAfter           = 168 * time.Hour
+	DefaultDryRun               = false
+	DefaultMaxCancellations     = 100
+	DefaultAPIConcurrency       = 4
+	DefaultLogLevel             = zerolog.InfoLevel
+	DefaultMetricsNamespace     = "HandshakeJanitor"
+	DefaultCredentialsSecretTTL = 5 * time.Minute
 )
 
 // Limits of the numeric settings.
@@ -71,6 +73,9 @@ const (
 	MaxAPIQPS         = 1000.0
 	MaxAPIConcurrency = 64
 	MaxAPITimeout     = 60 * time.Second
+
+	MinCredentialsSecretTTL = time.Second
+	MaxCredentialsSecretTTL = 24 * time.Hour
 )
 
 // Config is the validated configuration of one process.
@@ -90,6 +95,10 @@ type Config struct {
 	// holding {"AccessKeyId","AccessKeySecret"}; AWS only, optional. It is a
 	// reference to a secret, not a secret.
 	CredentialsSecretID string
+	// CredentialsSecretTTL is how long credentials read from that secret
+	// are used before it is read again (a rejected key is re-read at
+	// once); AWS only.
+	CredentialsSecretTTL time.Duration
 	// MetricsNamespace is the CloudWatch namespace of the metrics in the
 	// invocation summary line (Embedded Metric Format); Lambda only.
 	MetricsNamespace string
@@ -130,16 +139,17 @@ func (c Config) Kind() directory.Kind {
 // Default returns the configuration of an empty environment.
 func Default() Config {
 	return Config{
-		Directory:        directory.Default().Name,
-		Endpoint:         resourcemanager.DefaultEndpoint,
-		StaleAfter:       DefaultStaleAfter,
-		DryRun:           DefaultDryRun,
-		MaxCancellations: DefaultMaxCancellations,
-		APIQPS:           pacing.DefaultQPS,
-		APIConcurrency:   DefaultAPIConcurrency,
-		APITimeout:       deadline.DefaultAPITimeout,
-		LogLevel:         DefaultLogLevel,
-		MetricsNamespace: DefaultMetricsNamespace,
+		Directory:            directory.Default().Name,
+		Endpoint:             resourcemanager.DefaultEndpoint,
+		StaleAfter:           DefaultStaleAfter,
+		DryRun:               DefaultDryRun,
+		MaxCancellations:     DefaultMaxCancellations,
+		APIQPS:               pacing.DefaultQPS,
+		APIConcurrency:       DefaultAPIConcurrency,
+		APITimeout:           deadline.DefaultAPITimeout,
+		LogLevel:             DefaultLogLevel,
+		MetricsNamespace:     DefaultMetricsNamespace,
+		CredentialsSecretTTL: DefaultCredentialsSecretTTL,
 	}
 }
 
@@ -156,6 +166,7 @@ const (
 	wantByTrigger   = "want true or false (also 1/0, yes/no)"
 	wantNamespace   = emf.NamespaceRule
 	wantSecretID    = "want the name or ARN of a Secrets Manager secret (letters, digits and /_+=.@-:, at most 2048 bytes)"
+	wantSecretTTL   = "want a duration from 1s to 24h, like 5m"
 )
 
 // maxQuoted bounds how much of a bad value an error line shows.
@@ -283,6 +294,13 @@ func Load(getenv func(string) string) (Config, error) {
 			bad(&SettingError{Name: EnvCredentialsSecretID, Value: withheld(v), Want: wantSecretID})
 		} else {
 			c.CredentialsSecretID = v
+		}
+	}
+	if v, ok := get(EnvCredentialsSecretTTL); ok {
+		if d, err := ParseDuration(v); err != nil || d < MinCredentialsSecretTTL || d > MaxCredentialsSecretTTL {
+			bad(settingError(EnvCredentialsSecretTTL, v, wantSecretTTL))
+		} else {
+			c.CredentialsSecretTTL = d
 		}
 	}
 	if v, ok := get(EnvMetricsNamespace); ok {
@@ -416,6 +434,7 @@ func (c Config) Fields() []any {
 		"allowed_targets", c.allowedTargetsShown(),
 		"log_targets", c.LogTargets,
 		logging.FieldCredentialsSecretID, c.CredentialsSecretID,
+		"reread_after", FormatDuration(c.CredentialsSecretTTL),
 	}
 }
 

@@ -35,6 +35,8 @@ func TestLoadOfEmptyEnvironmentGivesDocumentedDefaults(t *testing.T) {
 		LogLevel:         zerolog.InfoLevel,
 		MetricsNamespace: "HandshakeJanitor",
 		Directory:        "resource-directory",
+
+		CredentialsSecretTTL: 5 * time.Minute,
 	}
 	if got != want || Default() != want {
 		t.Fatalf("Load(empty) = %+v\nDefault() = %+v\nwant %+v", got, Default(), want)
@@ -137,6 +139,8 @@ func TestLoadAcceptsEveryVariable(t *testing.T) {
 			func(c *Config) {
 				c.CredentialsSecretID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:janitor-AbCdEf"
 			}},
+		{EnvCredentialsSecretTTL, "1s", func(c *Config) { c.CredentialsSecretTTL = time.Second }},
+		{EnvCredentialsSecretTTL, "1d", func(c *Config) { c.CredentialsSecretTTL = 24 * time.Hour }},
 		{EnvAllowedTargets, "*@example.com", func(c *Config) { c.AllowedTargets = "*@example.com" }},
 		{EnvAllowedTargets, " *@Example.com , 1234567890123456, ", func(c *Config) { c.AllowedTargets = "*@Example.com,1234567890123456" }},
 		{EnvLogTargets, "true", func(c *Config) { c.LogTargets = true }},
@@ -198,6 +202,10 @@ func TestLoadRefusesBadValuesNamingVariableValueAndWhatIsAccepted(t *testing.T) 
 		{EnvAPITimeout, "5", `API_TIMEOUT="5": want`},
 		{EnvLogLevel, "verbose", `LOG_LEVEL="verbose": want one of trace, debug, info, warn, error, fatal, panic or disabled`},
 		{EnvLogLevel, "1", `LOG_LEVEL="1": want one of`},
+		{EnvCredentialsSecretTTL, "0s", `ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL="0s": want a duration from 1s to 24h`},
+		{EnvCredentialsSecretTTL, "500ms", `ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL="500ms": want`},
+		{EnvCredentialsSecretTTL, "2d", `ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL="2d": want`},
+		{EnvCredentialsSecretTTL, "-5m", `ALIBABA_CLOUD_CREDENTIALS_SECRET_TTL="-5m": want`},
 		{EnvMetricsNamespace, "AWS/Lambda", `METRICS_NAMESPACE="AWS/Lambda": want a CloudWatch namespace`},
 		{EnvMetricsNamespace, "a\tb", `METRICS_NAMESPACE="a\tb": want a CloudWatch namespace`},
 		{EnvMetricsByTrigger, "per-trigger", `METRICS_BY_TRIGGER="per-trigger": want true or false`},
@@ -409,7 +417,7 @@ func TestFieldsAndStringShowEverySetting(t *testing.T) {
 		"endpoint":  resourcemanager.DefaultEndpoint, "stale_after": "7d", "dry_run": true, "max_cancellations": 100.0,
 		"api_qps": 10.0, "api_concurrency": 4.0, "api_timeout": "5s", "log_level": "info",
 		"allowed_targets": "*@example.com,c***@example.com", "log_targets": false,
-		"credentials_secret_id": "prod/janitor",
+		"credentials_secret_id": "prod/janitor", "reread_after": "5m0s",
 	}
 	if n := len(c.Fields()) / 2; n != len(want) {
 		t.Fatalf("Fields has %d settings, want %d", n, len(want))

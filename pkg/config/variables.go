@@ -68,6 +68,8 @@ var Variables = []Variable{
 		Description: "Log and report invitation targets as they are; false redacts e-mail addresses (j***@example.com). true/false, 1/0 or yes/no."},
 	{Name: EnvCredentialsSecretID, Platforms: awsOnly,
 		Description: `Optional: name or ARN of the Secrets Manager secret holding {"AccessKeyId","AccessKeySecret"}; unset, the credentials-go default chain is used.`},
+	{Name: EnvCredentialsSecretTTL, Default: "5m", Platforms: awsOnly,
+		Description: "How long credentials read from that secret are used before it is read again (at once when the API rejects them); 1s to 24h."},
 	{Name: EnvMetricsNamespace, Default: DefaultMetricsNamespace, Platforms: awsOnly,
 		Description: "CloudWatch namespace of the metrics in the invocation summary line (Embedded Metric Format); Lambda only."},
 	{Name: EnvMetricsByTrigger, Default: "false", Platforms: awsOnly,

@@ -72,6 +72,9 @@ func (e *Engine) cancelAll(ctx context.Context, entries []*entry, dry bool) (aba
 	}
 	b, _ := deadline.FromContext(ctx) // Run put it there
 	calls, cutCalls := cutOffContext(context.WithoutCancel(ctx), b)
+	// A call still waiting for its turn or a backoff stops at the
+	// interruption: it has nothing in flight.
+	calls = deadline.WithInterrupt(calls, ctx)
 	defer cutCalls()
 	p := &pool{api: e.API, budget: b, targets: e.LogTargets, allowed: e.AllowedTargets, dry: dry, inv: ctx, calls: calls, cutCalls: cutCalls,
 		tasks: make([]task, len(todo)), entries: todo, results: make(chan finished, len(todo))}
@@ -188,7 +191,7 @@ func (p *pool) check(t task) (Result, bool, error) {
 // the cut-off, so that a late timer does not add to another; an
 // interruption gets the same grace after the calls are cut off.
 func (p *pool) collect(hardStop <-chan time.Time) bool {
-	interrupted, cutOff := p.inv.Done(), p.calls.Done()
+	interrupted, cutOff, stopNow := p.inv.Done(), p.calls.Done(), deadline.Stop(p.inv)
 	var drained, grace <-chan time.Time
 	for left := len(p.tasks); left > 0; {
 		select {
@@ -206,6 +209,10 @@ func (p *pool) collect(hardStop <-chan time.Time) bool {
 		case <-cutOff:
 			cutOff = nil
 			grace = time.After(p.budget.Grace())
+		case <-stopNow:
+			// Interrupted again: the calls in flight are cut off now.
+			p.cutCalls()
+			return false
 		case <-hardStop:
 			return false
 		case <-grace:

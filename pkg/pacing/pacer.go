@@ -156,6 +156,10 @@ func (p *Pacer) Rate() float64 { return p.limiter.rate() }
 // Every StopError carries the failure of the attempt before, if any.
 func (p *Pacer) Do(ctx context.Context, c Call) (attempts int, err error) {
 	b := deadline.Of(ctx)
+	// A wait (for a turn, or a backoff) also ends when the invocation is
+	// interrupted (deadline.WithInterrupt): nothing is in flight then.
+	wctx, endWait := waitContext(ctx)
+	defer endWait()
 	var last error
 	for attempts < p.maxAttempts {
 		if attempts > 0 {
@@ -163,20 +167,24 @@ func (p *Pacer) Do(ctx context.Context, c Call) (attempts int, err error) {
 			if !b.CanStart(p.clock.now().Add(d)) {
 				return attempts, outOfTime(last)
 			}
-			if err := p.clock.sleep(ctx, d); err != nil {
-				return attempts, stopped(ctx, last)
+			if err := p.clock.sleep(wctx, d); err != nil {
+				e := ended(ctx)
+				if e == nil {
+					e = wctx
+				}
+				return attempts, stopped(e, last)
 			}
 		}
-		if ctx.Err() != nil {
-			return attempts, stopped(ctx, last)
+		if e := ended(ctx); e != nil {
+			return attempts, stopped(e, last)
 		}
 		if !b.CanStart(p.clock.now()) {
 			return attempts, outOfTime(last)
 		}
-		epoch, err := p.waitTurn(ctx, b)
+		epoch, err := p.waitTurn(wctx, b)
 		if err != nil {
-			if ctx.Err() != nil {
-				return attempts, stopped(ctx, last)
+			if e := ended(ctx); e != nil {
+				return attempts, stopped(e, last)
 			}
 			return attempts, outOfTime(last) // no turn in time
 		}
@@ -192,6 +200,9 @@ func (p *Pacer) Do(ctx context.Context, c Call) (attempts int, err error) {
 		// rule holds when the request leaves, not when it queued.
 		if !b.CanStart(p.clock.now()) {
 			return attempts, outOfTime(last)
+		}
+		if e := ended(ctx); e != nil {
+			return attempts, stopped(e, last)
 		}
 		attempts++
 		err = p.attempt(ctx, b, c.Attempt)

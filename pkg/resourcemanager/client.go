@@ -28,7 +28,11 @@ type Options struct {
 	Credentials CredentialsProvider // required unless every call carries WithCredentials
 	QPS         float64             // client-side rate limit, requests/s; default pacing.DefaultQPS
 	MaxAttempts int                 // per call, first attempt included; default pacing.DefaultMaxAttempts, at most pacing.MaxAttempts
-	HTTPClient  *http.Client        // default: one tuned client (newHTTPClient); one per process
+	// HTTPClient sends the requests; default: one tuned client
+	// (newHTTPClient); one per process. Its Transport must be an
+	// *http.Transport (nil: http.DefaultTransport) that verifies
+	// certificates: see New for what the Client guarantees.
+	HTTPClient *http.Client
 }
 
 const (
@@ -89,6 +93,16 @@ type Client struct {
 
 // New validates opts and returns a Client. A bad option is an error naming
 // it, its value and what is accepted.
+//
+// Every request the Client sends over https goes on a connection whose
+// server certificate was verified (chain and host name, against the system
+// roots or the transport's RootCAs) with TLS 1.2 or later, and no redirect
+// is followed. New refuses an Options.HTTPClient that could not keep this:
+// a Transport other than an *http.Transport (a custom RoundTripper's
+// connections cannot be inspected), one that skips verification
+// (InsecureSkipVerify), allows TLS below 1.2, or dials TLS itself (DialTLS,
+// DialTLSContext). The Client keeps its own copy of the client and of the
+// transport, so changing them after New changes nothing.
 func New(opts Options) (*Client, error) {
 	ep, err := ParseEndpoint(opts.Endpoint)
 	if err != nil {
@@ -106,21 +120,13 @@ func New(opts Options) (*Client, error) {
 		now:      time.Now,
 	}
 	if opts.HTTPClient != nil {
-		if insecure(opts.HTTPClient) {
-			return nil, errors.New("resourcemanager: HTTPClient: TLS certificate verification is disabled (InsecureSkipVerify); signed requests carry credentials, so it must stay on")
+		if c.hc, err = verifyingClient(opts.HTTPClient); err != nil {
+			return nil, fmt.Errorf("resourcemanager: HTTPClient: %w", err)
 		}
-		c.hc = opts.HTTPClient
 	} else {
 		c.hc = newHTTPClient(http.ProxyFromEnvironment)
 	}
 	return c, nil
-}
-
-// insecure reports whether hc's transport, when it is an *http.Transport,
-// skips certificate verification.
-func insecure(hc *http.Client) bool {
-	t, ok := hc.Transport.(*http.Transport)
-	return ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify
 }
 
 // newHTTPClient returns the client every call of a Client reuses, over one
@@ -235,7 +241,29 @@ var ErrListingTooLong = errors.New("listing too long")
 // error's, on an API error) and the number of requests sent.
 func (c *Client) call(ctx context.Context, action string, params []param, out jsonDecoder) (requestID string, attempts int, err error) {
 	target := c.base + encodeQuery(params)
+	var used Credentials // what signed the last attempt
+	requestID, attempts, err = c.pace(ctx, action, target, out, &used)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.credentialsRejected() {
+		// Rotated credentials: re-read them once, and send the call again
+		// when they changed.
+		again, rerr := c.refreshCredentials(ctx, used)
+		if rerr != nil {
+			return requestID, attempts, fmt.Errorf("%w; %w", err, rerr)
+		}
+		if again {
+			rid, more, err := c.pace(ctx, action, target, out, &used)
+			return rid, attempts + more, err
+		}
+	}
+	return requestID, attempts, err
+}
+
+// pace runs one call's attempts through the Pacer; *used is left holding
+// the credentials of the last attempt.
+func (c *Client) pace(ctx context.Context, action, target string, out jsonDecoder, used *Credentials) (requestID string, attempts int, err error) {
 	var creds Credentials
+	defer func() { *used = creds }()
 	attempts, err = c.pacer.Do(ctx, pacing.Call{
 		Prepare: func(ctx context.Context) (err error) {
 			creds, err = c.credentialsFor(ctx)

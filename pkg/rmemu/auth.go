@@ -59,11 +59,35 @@ func fail(status int, code, message string) *response {
 	return &r
 }
 
+// SetCredentials replaces the keys the emulator accepts, as rotating keys
+// in RAM does: a key left out is unknown from the next request on
+// (InvalidAccessKeyId.NotFound), a Disabled one is refused. The map is
+// copied.
+func (s *Server) SetCredentials(creds map[string]Credential) {
+	keys := make(map[string]Credential, len(creds))
+	tokens := make(map[string]string, len(creds))
+	for id, c := range creds {
+		keys[id] = c
+		if c.SecurityToken != "" {
+			tokens[c.SecurityToken] = id
+		}
+	}
+	s.credMu.Lock()
+	s.creds, s.tokens = keys, tokens
+	s.credMu.Unlock()
+}
+
 // credential finds the key and checks the security token that came with it.
 func (s *Server) credential(id *identity, token string) (Credential, *response) {
+	s.credMu.RLock()
 	c, ok := s.creds[id.accessKeyID]
+	owner, known := s.tokens[token]
+	s.credMu.RUnlock()
 	if !ok {
 		return c, fail(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	}
+	if c.Disabled {
+		return c, fail(http.StatusBadRequest, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
 	}
 	if token == "" {
 		if c.SecurityToken != "" {
@@ -73,7 +97,6 @@ func (s *Server) credential(id *identity, token string) (Credential, *response) 
 	}
 	// An emulated token is opaque: one the emulator never issued cannot be
 	// decoded (malformed); one issued for another key does not match.
-	owner, known := s.tokens[token]
 	if !known {
 		return c, fail(http.StatusBadRequest, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.")
 	}

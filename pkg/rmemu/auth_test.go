@@ -168,3 +168,26 @@ func TestAnEmptyCredentialMapAcceptsNoKey(t *testing.T) {
 	resp, body := e.do(t, call{Action: "ListHandshakesForResourceDirectory"})
 	wantError(t, resp, body, 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
 }
+
+func TestSetCredentialsRotatesTheAcceptedKeysWhileServing(t *testing.T) {
+	e := newEnv(t, rmemu.Options{})
+	list := call{Action: "ListHandshakesForResourceDirectory"}
+	if resp, body := e.do(t, list); resp.StatusCode != 200 {
+		t.Fatalf("before the rotation: %d %s", resp.StatusCode, body)
+	}
+	const newKey, newSecret = "LTAI5tRotatedKey00002", "rotated-secret-for-the-emulator"
+	e.srv.SetCredentials(map[string]rmemu.Credential{
+		newKey:                {AccessKeySecret: newSecret},
+		rmemu.TestAccessKeyID: {AccessKeySecret: rmemu.TestAccessKeySecret, Disabled: true},
+	})
+	resp, body := e.do(t, list)
+	wantError(t, resp, body, 400, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+	rotated := list
+	rotated.AK, rotated.Secret = newKey, newSecret
+	if resp, body := e.do(t, rotated); resp.StatusCode != 200 {
+		t.Fatalf("the new key: %d %s", resp.StatusCode, body)
+	}
+	e.srv.SetCredentials(map[string]rmemu.Credential{newKey: {AccessKeySecret: newSecret}})
+	resp, body = e.do(t, list)
+	wantError(t, resp, body, 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+}

@@ -24,10 +24,11 @@
 // per invitation, connections dropped after a cancel was applied) and records
 // every call for assertions (Calls, Stats).
 //
-// Authentication is always on. Options.Credentials lists the keys accepted;
-// by default the well-known test credentials of this package
-// (TestAccessKeyID and TestAccessKeySecret, and the STS triple
-// TestSTSAccessKeyID, TestSTSAccessKeySecret, TestSecurityToken).
+// Authentication is always on. Options.Credentials lists the keys accepted
+// (SetCredentials rotates them while serving); by default the well-known
+// test credentials of this package (TestAccessKeyID and
+// TestAccessKeySecret, and the STS triple TestSTSAccessKeyID,
+// TestSTSAccessKeySecret, TestSecurityToken).
 //
 // Two clocks are in play. Options.Clock is the service's clock: it stamps
 // invitations and decides when a Pending one has expired, so a test can move
@@ -39,7 +40,7 @@
 // UnsupportedHTTPMethod, 404 InvalidAction.NotFound); Action and Version
 // (400 MissingAction, 404 InvalidAction.NotFound, 400 MissingVersion,
 // InvalidVersion); authentication (404 InvalidAccessKeyId.NotFound; 400
-// IncompleteSignature, MissingSecurityToken,
+// InvalidAccessKeyId.Inactive, IncompleteSignature, MissingSecurityToken,
 // InvalidSecurityToken.Malformed/.MismatchWithAccessKey/.Expired,
 // InvalidTimeStamp.Format/.Expired, SignatureDoesNotMatch,
 // SignatureNonceUsed, Missing<Parameter>); flow control and injected faults
@@ -58,6 +59,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,6 +95,9 @@ type Credential struct {
 	// Expiration, when set, is the real time after which the STS token is
 	// rejected as expired.
 	Expiration time.Time
+	// Disabled keys are refused (InvalidAccessKeyId.Inactive), as the
+	// service refuses a key deactivated in RAM.
+	Disabled bool
 }
 
 // TestCredentials returns a new map holding the well-known test credentials:
@@ -162,6 +167,7 @@ type Server struct {
 	master string
 	name   string
 
+	credMu sync.RWMutex
 	creds  map[string]Credential
 	tokens map[string]string // security token -> its access key ID
 	skew   time.Duration
@@ -206,15 +212,7 @@ func New(opts Options) *Server {
 	if creds == nil {
 		creds = TestCredentials()
 	}
-	// Copy, so that the caller's map can change without a data race.
-	s.creds = make(map[string]Credential, len(creds))
-	s.tokens = make(map[string]string, len(creds))
-	for id, c := range creds {
-		s.creds[id] = c
-		if c.SecurityToken != "" {
-			s.tokens[c.SecurityToken] = id
-		}
-	}
+	s.SetCredentials(creds)
 	memory := opts.NonceMemory
 	if memory <= 0 {
 		memory = DefaultNonceMemory
