@@ -104,7 +104,7 @@ run:
 ## binaries, plus the CLI and the AWS function for this machine with the same
 ## flags, then runs cmd/bench, which prints one table, writes
 ## bench/results.json and leaves CPU and allocation profiles in bench/*.prof.
-## About 4 minutes on 2 cores; bounded to 9.
+## About 5 minutes on 2 cores; bounded to 9.
 bench: build
 	$(GOBUILD) -o dist/bench/janitor ./cmd/janitor
 	$(GOBUILD) -tags lambda.norpc -o dist/bench/bootstrap ./functions/aws

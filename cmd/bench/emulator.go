@@ -60,12 +60,20 @@ func cmdEmulator(args []string) error {
 		}
 	}
 
+	return serveChild(srv, func() any { return srv.Stats() })
+}
+
+// serveChild serves api beside statsPath (stats' value as JSON) on a free
+// loopback port, prints "endpoint http://127.0.0.1:PORT", and serves until
+// its stdin is closed (the parent closes it, or dies) or emulatorLifetime
+// has passed.
+func serveChild(api http.Handler, stats func() any) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+statsPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(srv.Stats())
+		json.NewEncoder(w).Encode(stats())
 	})
-	mux.Handle("/", srv)
+	mux.Handle("/", api)
 
 	ctx, cancel := context.WithTimeout(context.Background(), emulatorLifetime)
 	defer cancel()
@@ -118,11 +126,18 @@ type emulator struct {
 
 // startEmulator starts `bench emulator args...` and waits for its endpoint.
 func startEmulator(ctx context.Context, args ...string) (*emulator, error) {
+	return startEmulatorCommand(ctx, "emulator", args...)
+}
+
+// startEmulatorCommand starts `bench <command> args...`, an emulator
+// subcommand that prints "endpoint URL" once listening and serves until
+// its stdin closes, and waits for its endpoint.
+func startEmulatorCommand(ctx context.Context, command string, args ...string) (*emulator, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, append([]string{"emulator"}, args...)...)
+	cmd := exec.Command(self, append([]string{command}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -167,22 +182,27 @@ func startEmulator(ctx context.Context, args ...string) (*emulator, error) {
 	}
 }
 
-// Stats returns the emulator's counters.
+// Stats returns the counters of a `bench emulator` child.
 func (e *emulator) Stats(ctx context.Context) (rmemu.Stats, error) {
 	var st rmemu.Stats
+	return st, e.statsInto(ctx, &st)
+}
+
+// statsInto decodes the emulator child's counters into v.
+func (e *emulator) statsInto(ctx context.Context, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.Endpoint+statsPath, nil)
 	if err != nil {
-		return st, err
+		return err
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return st, fmt.Errorf("emulator stats: %w", err)
+		return fmt.Errorf("emulator stats: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("emulator stats: %s", resp.Status)
+		return fmt.Errorf("emulator stats: %s", resp.Status)
 	}
-	return st, json.NewDecoder(resp.Body).Decode(&st)
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // Close stops the emulator: its stdin closes, it shuts down; it is killed

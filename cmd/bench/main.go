@@ -3,7 +3,7 @@
 // run), prints one table and writes bench/results.json. `make bench` runs it
 // after building the shipped binaries.
 //
-// The four measurements:
+// The five measurements:
 //
 //   - throughput: a sweep of 2,000 stale invitations through the engine,
 //     against the emulator in a process of its own with 20 ms of latency and
@@ -25,11 +25,19 @@
 //     shipped binaries' sizes; baseline: a minimal function on each SDK;
 //   - memory: peak RSS (VmHWM, median of five runs) of `janitor sweep
 //     --dry-run` over 10,000 and 100,000 invitations; baseline: a loop that
-//     first collects the whole listing.
+//     first collects the whole listing;
+//   - organizations: an AWS Organizations sweep (`janitor sweep`,
+//     DIRECTORY=aws-organizations) of 1,000 stale invitations against
+//     pkg/orgemu in a process of its own with 20 ms of latency and a limit
+//     of Q = 100 and 50 requests/s (burst 5), at API_QPS = 0.95 Q: the
+//     requests served and the cancels, per second, as fractions of Q;
+//     baseline: the official SDK client listing, then cancelling one at a
+//     time.
 //
 // Everything runs on 127.0.0.1; every loop and child process is bounded.
-// The emulator and the baselines run as hidden subcommands of this program
-// (`bench emulator`, `bench official-loop`) in processes of their own.
+// The emulators and the baselines run as hidden subcommands of this program
+// (`bench emulator`, `bench org-emulator`, `bench official-loop`) in
+// processes of their own.
 package main
 
 import (
@@ -55,6 +63,9 @@ func main() {
 			exit(err)
 		case "official-loop":
 			err = cmdOfficialLoop(os.Args[2:])
+			exit(err)
+		case "org-emulator":
+			err = cmdOrgEmulator(os.Args[2:])
 			exit(err)
 		}
 	}
@@ -82,7 +93,7 @@ type options struct {
 	timeout    time.Duration
 }
 
-var allParts = []string{"throughput", "cost", "coldstart", "memory"}
+var allParts = []string{"throughput", "cost", "coldstart", "memory", "organizations"}
 
 func run(args []string) error {
 	var o options
@@ -133,6 +144,9 @@ func run(args []string) error {
 		"cost":       func(ctx context.Context, r *results) error { return benchCost(ctx, r, o) },
 		"coldstart":  func(ctx context.Context, r *results) error { return benchColdStart(ctx, r, o) },
 		"memory":     func(ctx context.Context, r *results) error { return benchMemory(ctx, r, o) },
+		"organizations": func(ctx context.Context, r *results) error {
+			return benchOrganizations(ctx, r, o)
+		},
 	}
 	for _, p := range allParts {
 		if !slices.Contains(parts, p) {

@@ -51,7 +51,8 @@ var demoPlatforms = []struct {
 }
 
 // cmdDemo runs every sample event through the real handlers against an
-// in-process emulator: what `make run` shows. No account, no network.
+// in-process emulator: what `make run` shows. No account, no network. The
+// last part runs the AWS handler on AWS Organizations, against pkg/orgemu.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("janitor demo", flag.ContinueOnError)
 	dir := fs.String("events", "events", "directory of the sample events and emulator/seed.json")
@@ -68,6 +69,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		if err := demoPlatform(ctx, *dir, p.platform, p.title, p.samples, logger, stdout); err != nil {
 			return err
 		}
+	}
+	if err := demoOrganizations(ctx, *dir, lf.logger(stdout, config.DefaultLogLevel, getenv), stdout); err != nil {
+		return err
 	}
 	fmt.Fprintln(stdout, "Each sample above printed the function's log lines (one per invitation, then the invocation summary)")
 	fmt.Fprintln(stdout, "and the answer the platform receives. The functions write them as JSON lines: janitor demo -log-format json.")

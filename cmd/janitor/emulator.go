@@ -11,10 +11,12 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
-// cmdEmulator serves the Resource Manager emulator on a loopback address
-// until interrupted, and prints the environment that points janitor at it.
+// cmdEmulator serves the Resource Manager emulator (or, with -directory
+// aws-organizations, the AWS Organizations one) on a loopback address until
+// interrupted, and prints the environment that points a client at it.
 func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("janitor emulator", flag.ContinueOnError)
+	directory := fs.String("directory", "resource-directory", "the directory to emulate: resource-directory (Alibaba Cloud Resource Manager) or aws-organizations")
 	addr := fs.String("addr", "127.0.0.1:8088", "listen address: a loopback host and a port (0 for any free port)")
 	seed := fs.String("seed", "", "seed file: JSON invitations in the API's shape, or {\"generate\":{...}} (see pkg/rmemu)")
 	generate := fs.Int("generate", 0, "also generate this many invitations (60% fresh, 30% stale, 10% final unless -stale-share is set)")
@@ -29,6 +31,14 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if fs.NArg() > 0 {
 		return &exitError{exitUsage, fmt.Errorf("emulator takes no arguments, got %q", fs.Args())}
+	}
+	switch *directory {
+	case "resource-directory":
+	case "aws-organizations":
+		return serveOrganizations(ctx, orgEmulatorFlags{addr: *addr, seed: *seed, generate: *generate, staleShare: *staleShare,
+			latency: *latency, jitter: *jitter, rateLimit: *rateLimit, errorRate: *errorRate, quiet: *quiet}, stdout)
+	default:
+		return &exitError{exitUsage, fmt.Errorf("-directory %q: want resource-directory or aws-organizations", *directory)}
 	}
 	faults := rmemu.Faults{Latency: *latency, Jitter: *jitter, RateLimit: *rateLimit, ErrorRate: *errorRate}
 	if err := faults.Validate(); err != nil {

@@ -27,6 +27,8 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	event := fs.String("event", "", fmt.Sprintf("event file, in the shape the platform sends (see events/), at most %d MiB; - for stdin", maxEventBytes>>20))
 	var lf logFormat
 	lf.register(fs)
+	var dir directoryFlag
+	dir.register(fs)
 	if err := parse(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -43,6 +45,7 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return &exitError{exitUsage, err}
 	}
+	getenv = dir.env(getenv)
 	h, err := startup.New(ctx, startup.Options{Platform: *platform, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
 		return lf.logger(stderr, level, getenv)
 	}})

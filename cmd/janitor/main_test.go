@@ -16,6 +16,7 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/orgemu"
 	"github.com/handshake-janitor/handshake-janitor/pkg/rmemu"
 )
 
@@ -336,7 +337,50 @@ func TestDemoRunsEverySampleAndEndsWithTheExpectedStates(t *testing.T) {
 	if !strings.Contains(s, `"handshake_id":"h-abc&Action=DeleteAccount","outcome":"invalid"`) {
 		t.Errorf("the invalid ID is not reported invalid")
 	}
-	if strings.Contains(s, rmemu.TestAccessKeySecret) || strings.Contains(s, rmemu.TestSecurityToken) {
+	if strings.Contains(s, rmemu.TestAccessKeySecret) || strings.Contains(s, rmemu.TestSecurityToken) || strings.Contains(s, orgemu.TestSecretAccessKey) {
 		t.Errorf("the demo output contains a secret")
+	}
+	// The AWS Organizations part: the invite event cancels the outsider at
+	// once, the batch and the sweep the rest, and nothing else is touched.
+	for _, sample := range demoOrgSamples {
+		if !strings.Contains(s, "---- events/"+sample.file) {
+			t.Errorf("demo did not run %s on Organizations", sample.file)
+		}
+	}
+	for _, want := range []string{
+		`"trigger":"invite-event","handshake_id":"h-0rgoutsider0001","outcome":"cancelled","reason":"target_not_allowed"`,
+		"h-0rgoutsider0001  INVITE                CANCELED", "h-0rgqueued000001  INVITE                CANCELED",
+		"h-0rgstale0000001  INVITE                CANCELED", "h-0rgstale0000002  INVITE                CANCELED",
+		"h-0rgfresh0000001  INVITE                OPEN", "h-0rgaccepted0001  INVITE                ACCEPTED",
+		"h-0rgenableall001  ENABLE_ALL_FEATURES   OPEN",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the Organizations part does not show %q", want)
+		}
+	}
+}
+
+// -directory beats DIRECTORY, on the subcommands that reach a directory:
+// the account IDs of -allow take its form, and a name that is no
+// directory's is bad usage.
+func TestDirectoryFlagBeatsTheVariable(t *testing.T) {
+	env := func(k string) string {
+		if k == "DIRECTORY" {
+			return "resource-directory"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", "-directory", "aws-organizations", "-allow", "1234567890123456"}, "want a 12-digit account ID"},
+		{[]string{"sweep", "-allow", "123456789012"}, "want a 16-digit account ID"},
+		{[]string{"sweep", "-directory", "organisations", "-allow", "*@example.com"}, "want resource-directory (Alibaba Cloud, the default) or aws-organizations"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tc.args, &stdout, &stderr, env); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
 	}
 }

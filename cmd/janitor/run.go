@@ -26,12 +26,14 @@ type engineFlags struct {
 	dryRun bool
 	output string
 	log    logFormat
+	dir    directoryFlag
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "report what would be cancelled, cancel nothing (DRY_RUN=true does the same)")
 	fs.StringVar(&f.output, "output", "text", "report format on stdout: text (a table) or json")
 	f.log.register(fs)
+	f.dir.register(fs)
 }
 
 func (f *engineFlags) check() error {
@@ -55,7 +57,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	targetType := fs.String("target-type", "", "only invitations of this target type: Account or Email")
 	targetEntity := fs.String("target-entity", "", "only invitations whose target entity matches this glob, e.g. '*@example.com'")
 	var allow []string
-	fs.Func("allow", "target policy for this run, replacing ALLOWED_TARGETS: a 16-digit account ID, an e-mail address or a pattern like '*@example.com' (repeat it, or give a comma-separated list); a Pending invitation to any other target is cancelled whatever its age", func(v string) error {
+	fs.Func("allow", "target policy for this run, replacing ALLOWED_TARGETS: an account ID of the directory (16 digits on resource-directory, 12 on aws-organizations), an e-mail address or a pattern like '*@example.com' (repeat it, or give a comma-separated list); a Pending invitation to any other target is cancelled whatever its age", func(v string) error {
 		allow = append(allow, v)
 		return nil
 	})
@@ -82,7 +84,11 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	sweep.TargetEntity = g
 	if len(allow) > 0 {
-		p, err := targetpolicy.Parse(strings.Join(allow, ","))
+		k, err := ef.dir.kind(getenv)
+		if err != nil {
+			return &exitError{exitUsage, fmt.Errorf("-directory: %w", err)}
+		}
+		p, err := targetpolicy.Parse(strings.Join(allow, ","), k)
 		if err != nil {
 			return &exitError{exitUsage, fmt.Errorf("-allow: %w", err)}
 		}
@@ -136,6 +142,7 @@ func parseMax(v string) (int, error) {
 // runJob builds the engine from the environment, runs job, and prints the
 // Report. It fails when any result failed or the engine refused the job.
 func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, maxN int, stdout, stderr io.Writer, getenv func(string) string) error {
+	getenv = ef.dir.env(getenv)
 	h, err := startup.New(ctx, startup.Options{Platform: logging.PlatformCLI, Getenv: getenv, Logger: func(level zerolog.Level) zerolog.Logger {
 		return ef.log.logger(stderr, level, getenv)
 	}})

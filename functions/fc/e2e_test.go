@@ -418,3 +418,22 @@ func TestTimerSweepWithATargetPolicyCancelsOutsidersAndStaleOnes(t *testing.T) {
 	testkit.SummaryLine(t, out, requestID)
 	testkit.CheckPolicySweep(t, policyEmu, seed, resp.Body, testkit.InvocationLines(t, out(), requestID))
 }
+
+// Function Compute serves Resource Directory only: DIRECTORY=aws-organizations
+// stops start-up with one line saying so, before any invocation.
+func TestAWSOrganizationsIsRefusedAtStartUp(t *testing.T) {
+	srv := fcruntime.NewServerT(t, fcruntime.Options{})
+	p := fcruntime.StartT(t, bin, srv, fcruntime.ProcessOptions{Env: []string{"RESOURCEMANAGER_ENDPOINT=" + emuURL, "DIRECTORY=aws-organizations"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Wait(ctx); err == nil {
+		t.Error("the function started with DIRECTORY=aws-organizations")
+	}
+	want := `handshake-janitor: DIRECTORY="aws-organizations": Function Compute serves resource-directory only`
+	if lines := strings.Split(strings.TrimSpace(p.Stderr()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
+		t.Errorf("stderr %q: want one line starting %q", lines, want)
+	}
+	if srv.Nexts() != 0 {
+		t.Error("the function asked for an invocation")
+	}
+}

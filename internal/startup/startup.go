@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -18,8 +19,10 @@ import (
 	"github.com/handshake-janitor/handshake-janitor/internal/alisecret"
 	"github.com/handshake-janitor/handshake-janitor/internal/version"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
+	"github.com/handshake-janitor/handshake-janitor/pkg/organizations"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
@@ -41,7 +44,10 @@ type Options struct {
 //   - the configuration: config.Load through opts.Getenv;
 //   - the logger; on AWS and FC, the start-up "configuration" line
 //     (the build's version and config.Config.Fields, no secret);
-//   - the credentials for calls whose invocation brings none: on AWS, when
+//   - the directory's client (newHandler): with DIRECTORY=aws-organizations
+//     the AWS Organizations client on the AWS SDK's standard chains, which
+//     Function Compute refuses; otherwise Resource Manager with
+//     the credentials for calls whose invocation brings none: on AWS, when
 //     ALIBABA_CLOUD_CREDENTIALS_SECRET_ID names a secret, the ones it holds
 //     (AWS Secrets Manager, through the AWS SDK's default configuration);
 //     otherwise the credentials-go default chain. (On FC an invocation's
@@ -67,11 +73,7 @@ func New(ctx context.Context, opts Options) (*handler.Handler, error) {
 		logger.Info().Str(logging.FieldPlatform, opts.Platform).Str(logging.FieldVersion, version.String()).
 			Fields(cfg.Fields()).Msg("configuration")
 	}
-	creds, err := credentials(ctx, opts.Platform, cfg)
-	if err != nil {
-		return nil, err
-	}
-	h, err := handler.New(opts.Platform, cfg, logger, creds)
+	h, err := newHandler(ctx, opts.Platform, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +84,35 @@ func New(ctx context.Context, opts Options) (*handler.Handler, error) {
 		}
 	}
 	return h, nil
+}
+
+// newHandler builds the handler on the client of the directory cfg names:
+// Resource Manager with the credentials below, or AWS Organizations with
+// the AWS SDK's standard chains (credentials, region,
+// AWS_ENDPOINT_URL_ORGANIZATIONS), where no Alibaba Cloud secret is read.
+// Function Compute serves Resource Directory only.
+func newHandler(ctx context.Context, platform string, cfg config.Config, logger zerolog.Logger) (*handler.Handler, error) {
+	switch k := cfg.Kind(); {
+	case k == directory.ResourceDirectory:
+		creds, err := credentials(ctx, platform, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return handler.New(platform, cfg, logger, creds)
+	case platform == logging.PlatformFC:
+		return nil, &config.SettingError{Name: config.EnvDirectory, Value: strconv.Quote(k.Name),
+			Want: "Function Compute serves " + directory.ResourceDirectory.Name + " only (" + directory.ResourceDirectory.Title + "): run " + k.Name + " on AWS Lambda or the CLI"}
+	default:
+		awsCfg, err := organizations.LoadConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		client, err := organizations.New(organizations.Options{Config: awsCfg, QPS: cfg.APIQPS})
+		if err != nil {
+			return nil, err
+		}
+		return handler.NewWithDirectory(platform, cfg, logger, client)
+	}
 }
 
 // credentials returns the provider for calls whose invocation brings no

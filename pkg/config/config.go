@@ -18,6 +18,7 @@ import (
 
 	"github.com/handshake-janitor/handshake-janitor/internal/emf"
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
@@ -28,6 +29,7 @@ import (
 
 // Names of the variables Load reads.
 const (
+	EnvDirectory            = "DIRECTORY"
 	EnvEndpoint             = "RESOURCEMANAGER_ENDPOINT"
 	EnvStaleAfter           = "STALE_AFTER"
 	EnvDryRun               = "DRY_RUN"
@@ -78,6 +80,9 @@ const (
 
 // Config is the validated configuration of one process.
 type Config struct {
+	// Directory is the directory of invitations (DIRECTORY): a
+	// directory.Kind's Name; Kind returns it.
+	Directory        string
 	Endpoint         string        // host or URL, as given; checked like the client checks it
 	StaleAfter       time.Duration // sweep: a Pending invitation older than this is stale; > 0
 	DryRun           bool          // report what would be cancelled, cancel nothing
@@ -114,16 +119,27 @@ type Config struct {
 // TargetPolicy returns the parsed target policy (empty when AllowedTargets
 // is). It fails only for a Config that Load did not make.
 func (c Config) TargetPolicy() (targetpolicy.Policy, error) {
-	p, err := targetpolicy.Parse(c.AllowedTargets)
+	p, err := targetpolicy.Parse(c.AllowedTargets, c.Kind())
 	if err != nil {
 		return targetpolicy.Policy{}, fmt.Errorf("%s: %w", EnvAllowedTargets, err)
 	}
 	return p, nil
 }
 
+// Kind returns the directory Directory names (directory.Default when it is
+// empty or not a directory's name, which Load never lets through).
+func (c Config) Kind() directory.Kind {
+	k, err := directory.ParseKind(c.Directory)
+	if err != nil {
+		return directory.Default()
+	}
+	return k
+}
+
 // Default returns the configuration of an empty environment.
 func Default() Config {
 	return Config{
+		Directory:            directory.Default().Name,
 		Endpoint:             resourcemanager.DefaultEndpoint,
 		StaleAfter:           DefaultStaleAfter,
 		DryRun:               DefaultDryRun,
@@ -192,6 +208,13 @@ func Load(getenv func(string) string) (Config, error) {
 		return v, v != ""
 	}
 
+	if v, ok := get(EnvDirectory); ok {
+		if k, err := directory.ParseKind(v); err != nil {
+			bad(settingError(EnvDirectory, v, directory.Accepted))
+		} else {
+			c.Directory = k.Name
+		}
+	}
 	if v, ok := get(EnvEndpoint); ok {
 		if err := checkEndpoint(v); err != nil {
 			bad(err)
@@ -250,7 +273,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if v, ok := get(EnvAllowedTargets); ok {
-		if p, err := targetpolicy.Parse(v); err != nil {
+		if p, err := targetpolicy.Parse(v, c.Kind()); err != nil {
 			// The message names the bad pattern, bounded; the value as a
 			// whole may be long.
 			bad(&SettingError{Name: EnvAllowedTargets, Value: handshake.Quote(v, maxQuoted), Want: err.Error()})
@@ -399,6 +422,7 @@ func FormatDuration(d time.Duration) string {
 // It holds no secret.
 func (c Config) Fields() []any {
 	return []any{
+		"directory", c.Directory,
 		"endpoint", c.Endpoint,
 		"stale_after", FormatDuration(c.StaleAfter),
 		"dry_run", c.DryRun,

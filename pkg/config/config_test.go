@@ -34,6 +34,7 @@ func TestLoadOfEmptyEnvironmentGivesDocumentedDefaults(t *testing.T) {
 		APITimeout:       5 * time.Second,
 		LogLevel:         zerolog.InfoLevel,
 		MetricsNamespace: "HandshakeJanitor",
+		Directory:        "resource-directory",
 
 		CredentialsSecretTTL: 5 * time.Minute,
 	}
@@ -412,7 +413,8 @@ func TestFieldsAndStringShowEverySetting(t *testing.T) {
 	c.CredentialsSecretID = "prod/janitor"
 	c.AllowedTargets = "*@example.com,ceo@example.com"
 	want := map[string]any{
-		"endpoint": resourcemanager.DefaultEndpoint, "stale_after": "7d", "dry_run": true, "max_cancellations": 100.0,
+		"directory": "resource-directory",
+		"endpoint":  resourcemanager.DefaultEndpoint, "stale_after": "7d", "dry_run": true, "max_cancellations": 100.0,
 		"api_qps": 10.0, "api_concurrency": 4.0, "api_timeout": "5s", "log_level": "info",
 		"allowed_targets": "*@example.com,c***@example.com", "log_targets": false,
 		"credentials_secret_id": "prod/janitor", "reread_after": "5m0s",
@@ -447,5 +449,30 @@ func TestFieldsAndStringShowEverySetting(t *testing.T) {
 	}
 	if !strings.Contains(Default().String(), `credentials_secret_id=""`) {
 		t.Errorf("an unset secret ID should read as \"\": %s", Default().String())
+	}
+}
+
+// DIRECTORY names the directory, and ALLOWED_TARGETS is read for it: an
+// account ID of the other directory's length is refused, naming the form
+// expected.
+func TestDirectorySelectsTheFormOfAllowedTargets(t *testing.T) {
+	for _, tc := range []struct {
+		env   map[string]string
+		dir   string
+		wants string // in the error; "" for none
+	}{
+		{map[string]string{}, "resource-directory", ""},
+		{map[string]string{EnvDirectory: "aws-organizations", EnvAllowedTargets: "123456789012,*@example.com"}, "aws-organizations", ""},
+		{map[string]string{EnvDirectory: "aws-organizations", EnvAllowedTargets: "1234567890123456"}, "", "want a 12-digit account ID"},
+		{map[string]string{EnvAllowedTargets: "123456789012"}, "", "want a 16-digit account ID"},
+		{map[string]string{EnvDirectory: "organizations"}, "", `DIRECTORY="organizations": want resource-directory (Alibaba Cloud, the default) or aws-organizations`},
+	} {
+		c, err := Load(env(tc.env))
+		switch {
+		case tc.wants == "" && (err != nil || c.Directory != tc.dir || c.Kind().Name != tc.dir):
+			t.Errorf("%v: %+v, %v; want directory %s", tc.env, c, err, tc.dir)
+		case tc.wants != "" && (err == nil || !strings.Contains(err.Error(), tc.wants)):
+			t.Errorf("%v: %v, want an error saying %q", tc.env, err, tc.wants)
+		}
 	}
 }

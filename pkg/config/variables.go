@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
 	"github.com/handshake-janitor/handshake-janitor/pkg/pacing"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
@@ -43,6 +44,8 @@ var (
 // README's table lists them. Deploy-descriptor tests check template.yaml and
 // s.yaml against it both ways. Treat it as read-only.
 var Variables = []Variable{
+	{Name: EnvDirectory, Default: directory.Default().Name, Platforms: []string{logging.PlatformAWS, logging.PlatformCLI},
+		Description: "The directory of invitations: resource-directory (Alibaba Cloud Resource Directory) or aws-organizations (AWS Organizations, Lambda and CLI only; its client takes the AWS SDK's standard credential chain, region and AWS_ENDPOINT_URL_ORGANIZATIONS)."},
 	{Name: EnvEndpoint, Default: resourcemanager.DefaultEndpoint, Platforms: everywhere,
 		Description: "Resource Manager API endpoint: a host, or a URL with no path; http:// only for a loopback host (the emulator)."},
 	{Name: EnvStaleAfter, Default: "168h", Platforms: everywhere,
@@ -60,7 +63,7 @@ var Variables = []Variable{
 	{Name: EnvLogLevel, Default: "info", Platforms: everywhere,
 		Description: "Lowest level logged: " + logging.LevelWords + "."},
 	{Name: EnvAllowedTargets, Platforms: everywhere, Optional: true,
-		Description: "Target policy: comma-separated patterns (a 16-digit account ID, an e-mail address, or an e-mail pattern such as *@example.com); a sweep also cancels every Pending invitation whose target matches none, whatever its age. Empty: no target policy."},
+		Description: "Target policy: comma-separated patterns (an account ID of the directory: 16 digits on Resource Directory, 12 on AWS Organizations; an e-mail address, or an e-mail pattern such as *@example.com); a sweep also cancels every open invitation whose target matches none, whatever its age, and so does an invite event. Empty: no target policy."},
 	{Name: EnvLogTargets, Default: "false", Platforms: everywhere,
 		Description: "Log and report invitation targets as they are; false redacts e-mail addresses (j***@example.com). true/false, 1/0 or yes/no."},
 	{Name: EnvCredentialsSecretID, Platforms: awsOnly,

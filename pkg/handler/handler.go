@@ -19,6 +19,7 @@ import (
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -39,12 +40,16 @@ type Handler struct {
 	invocations atomic.Int64 // cold_start is true only for the first
 }
 
-// New builds the client and the engine from a validated Config. creds
-// serves the invocations that bring no credentials of their own (an FC
-// invocation brings its role's); the function mains pass
+// New builds the Resource Manager client and the engine from a validated
+// Config whose directory is Resource Directory. creds serves the
+// invocations that bring no credentials of their own (an FC invocation
+// brings its role's); the function mains pass
 // resourcemanager.DefaultCredentials. When creds is nil, such an
 // invocation's calls fail with resourcemanager.ErrNoCredentials.
 func New(platform string, cfg config.Config, logger zerolog.Logger, creds resourcemanager.CredentialsProvider) (*Handler, error) {
+	if k := cfg.Kind(); k != directory.ResourceDirectory {
+		return nil, fmt.Errorf("handler.New builds a %s client, not one of %s=%s: use NewWithDirectory", directory.ResourceDirectory.Title, config.EnvDirectory, k.Name)
+	}
 	client, err := resourcemanager.New(resourcemanager.Options{
 		Endpoint:    cfg.Endpoint,
 		Credentials: creds,
@@ -52,6 +57,15 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resource manager client: %w", err)
+	}
+	return NewWithDirectory(platform, cfg, logger, client)
+}
+
+// NewWithDirectory builds the engine on dir, the client of the directory
+// cfg names, from a validated Config.
+func NewWithDirectory(platform string, cfg config.Config, logger zerolog.Logger, dir directory.Directory) (*Handler, error) {
+	if dir.Kind() != cfg.Kind() {
+		return nil, fmt.Errorf("a %s client for %s=%s", dir.Kind().Title, config.EnvDirectory, cfg.Kind().Name)
 	}
 	allowed, err := cfg.TargetPolicy()
 	if err != nil {
@@ -62,7 +76,7 @@ func New(platform string, cfg config.Config, logger zerolog.Logger, creds resour
 		Logger:     logger,
 		APITimeout: cfg.APITimeout,
 		Engine: &janitor.Engine{
-			API:              client,
+			API:              dir,
 			Concurrency:      cfg.APIConcurrency,
 			MaxCancellations: cfg.MaxCancellations,
 			DryRun:           cfg.DryRun,
@@ -85,7 +99,7 @@ type Invocation struct {
 // successful records are deleted); for anything else it returns the
 // *janitor.Report, with an error when any result is failed.
 func (h *Handler) AWS(ctx context.Context, inv Invocation, payload []byte) (any, error) {
-	decoded, derr := trigger.AWS(payload)
+	decoded, derr := trigger.AWSFor(payload, h.Engine.API.Kind())
 	ctx = h.begin(ctx, inv, decoded.Trigger)
 	if derr != nil {
 		return nil, h.refuse(ctx, derr)

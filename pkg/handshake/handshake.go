@@ -284,8 +284,8 @@ type Outcome string
 // entry there.
 const (
 	OutcomeCancelled Outcome = "cancelled" // the API cancelled it
-	OutcomeSkipped   Outcome = "skipped"   // 409 HandshakeStatusMismatch: already final
-	OutcomeNotFound  Outcome = "not_found" // 404 EntityNotExists.Handshake
+	OutcomeSkipped   Outcome = "skipped"   // nothing to do: already finished, or a checked invitation left open
+	OutcomeNotFound  Outcome = "not_found" // the directory has no such invitation
 	OutcomeInvalid   Outcome = "invalid"   // failed validation; no API call made
 	OutcomeDryRun    Outcome = "dry_run"   // would be cancelled
 	OutcomeFailed    Outcome = "failed"    // not finished: the platform should redeliver

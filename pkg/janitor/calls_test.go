@@ -3,7 +3,7 @@ package janitor_test
 import (
 	"bytes"
 	"context"
-	"iter"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"slices"
 	"strings"
 	"testing"
@@ -173,21 +173,18 @@ func TestRunStartsNothingWhenTheBudgetLeavesNoTimeForAnAttempt(t *testing.T) {
 
 // stuckAPI answers nothing until released, ignoring its context: the engine
 // must still return before the deadline.
-type stuckAPI struct{ release chan struct{} }
-
-func (s stuckAPI) CancelHandshake(ctx context.Context, id handshake.ID) (resourcemanager.Result, error) {
-	<-s.release
-	return resourcemanager.Result{Attempts: 1}, nil
-}
-
-func (s stuckAPI) Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, error] {
-	return func(func(handshake.Handshake, error) bool) {}
+func stuckAPI(release chan struct{}) janitor.StubDirectory {
+	return janitor.StubDirectory{Cancel: func(context.Context, directory.ID) (directory.Answer, error) {
+		<-release
+		return directory.Answer{Attempts: 1}, nil
+	}}
 }
 
 func TestRunReturnsBeforeTheDeadlineEvenWhenACallIgnoresItsContext(t *testing.T) {
 	t.Parallel() // slow by design; independent emulator
-	api := stuckAPI{release: make(chan struct{})}
-	defer close(api.release) // the abandoned call ends with the test
+	release := make(chan struct{})
+	api := stuckAPI(release)
+	defer close(release) // the abandoned call ends with the test
 	// One worker, stuck in the first call. With an API timeout of 1s the
 	// calls are cut off at 2s and Run answers by 2.5s: half a second of
 	// slack, so that a loaded machine's scheduling delays do not make the

@@ -7,47 +7,41 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
-// classify turns one CancelHandshake answer into a Result: cancelled on
-// success, skipped on 409 HandshakeStatusMismatch, not_found on 404, invalid
-// when the service rejects the ID, failed otherwise (the package comment's
-// Outcomes).
-func classify(r Result, res resourcemanager.Result, err error) Result {
-	r.APIRequestID = res.RequestID
-	r.Attempts = res.Attempts
-	var apiErr *resourcemanager.APIError
-	isAPI := errors.As(err, &apiErr)
-	if r.APIRequestID == "" && isAPI {
-		r.APIRequestID = apiErr.RequestID
+// classify turns one call's answer into a Result, by the directory's
+// classification cls of err: cancelled on success, skipped when the
+// invitation is already finished, not_found, invalid when the service
+// rejects the ID, failed otherwise (the package comment's Outcomes).
+func classify(r Result, ans directory.Answer, err error, cls directory.Classification) Result {
+	r.APIRequestID = ans.RequestID
+	r.Attempts = ans.Attempts
+	if r.APIRequestID == "" {
+		r.APIRequestID = cls.RequestID
 	}
 	if err == nil {
 		r.Outcome = handshake.OutcomeCancelled
 		r.ErrorCode, r.Error = "", ""
-		if res.Handshake.Status != "" {
-			r.Status = res.Handshake.Status
-		} else {
-			r.Status = handshake.StatusCancelled
-		}
+		r.Status = handshake.Status(ans.Invitation.Status)
 		return r
 	}
-	r.ErrorCode = resourcemanager.ErrorCode(err)
-	r.Error = shortError(err, apiErr)
-	if res.Handshake.Status != "" {
-		r.Status = res.Handshake.Status
+	r.ErrorCode = cls.Code
+	r.Error = shortError(err, cls)
+	if ans.Invitation.Status != "" {
+		r.Status = handshake.Status(ans.Invitation.Status)
 	}
-	switch {
-	case resourcemanager.IsStatusMismatch(err):
-		// Already final (Cancelled, Accepted, Declined or Expired); which
-		// one the 409 does not say, and a status a sweep listed is stale.
+	switch cls.Verdict {
+	case directory.Skipped:
+		// Already finished; which way the answer may not say, and a
+		// status a sweep listed is stale.
 		r.Outcome = handshake.OutcomeSkipped
-		r.Status = res.Handshake.Status
-	case resourcemanager.IsNotFound(err):
+		r.Status = handshake.Status(ans.Invitation.Status)
+	case directory.NotFound:
 		r.Outcome = handshake.OutcomeNotFound
 		r.Status = ""
-	case resourcemanager.IsInvalidID(err):
+	case directory.Invalid:
 		// The service rejects an ID the local check let through: retrying
 		// cannot help, and invalid sends the record to the dead-letter queue.
 		r.Outcome = handshake.OutcomeInvalid
@@ -65,13 +59,12 @@ func classify(r Result, res resourcemanager.Result, err error) Result {
 // off: it reports code (the deadline's, or the interruption's), not
 // whatever transient error the call was retrying. A definitive API answer
 // (such as a permission error) keeps its own code.
-func blameCutOff(r Result, err error, code string) Result {
-	var apiErr *resourcemanager.APIError
-	if r.Outcome != handshake.OutcomeFailed || errors.As(err, &apiErr) && !resourcemanager.IsRetryable(err) {
+func blameCutOff(r Result, err error, cls directory.Classification, code string) Result {
+	if r.Outcome != handshake.OutcomeFailed || err == nil || cls.Answered && cls.Verdict != directory.Retryable {
 		return r
 	}
 	r.ErrorCode = code
-	r.Error = shortError(fmt.Errorf("%s: %w", cutOffWhy(code), err), nil)
+	r.Error = handshake.Cut(fmt.Sprintf("%s: %v", cutOffWhy(code), err), 200)
 	return r
 }
 
@@ -115,12 +108,12 @@ func notFinished(r Result, code, why string) Result {
 }
 
 // shortError is a bounded, secret-free description of err for a Result: the
-// API's own code and message when the service answered, else the client's
+// service's own code and message when it answered, else the client's
 // error text (which never holds credentials).
-func shortError(err error, apiErr *resourcemanager.APIError) string {
+func shortError(err error, cls directory.Classification) string {
 	s := err.Error()
-	if apiErr != nil && apiErr.Message != "" && apiErr.Code == resourcemanager.ErrorCode(err) {
-		s = apiErr.Code + ": " + apiErr.Message
+	if cls.Message != "" {
+		s = cls.Code + ": " + cls.Message
 	}
 	return handshake.Cut(s, 200)
 }

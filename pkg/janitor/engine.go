@@ -3,25 +3,14 @@ package janitor
 import (
 	"context"
 	"errors"
-	"iter"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
-	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
-
-// API is the part of the Resource Manager client the engine uses.
-// *resourcemanager.Client implements it.
-type API interface {
-	CancelHandshake(ctx context.Context, id handshake.ID) (resourcemanager.Result, error)
-	Handshakes(ctx context.Context) iter.Seq2[handshake.Handshake, error]
-}
-
-var _ API = (*resourcemanager.Client)(nil)
 
 // Defaults for the zero fields of an Engine, the same as pkg/config's.
 // MaxCancellations has none: its zero is a setting
@@ -51,9 +40,10 @@ var ErrListing = errors.New("listing invitations failed")
 // Engine runs Jobs. Zero fields take the defaults above; an Engine is safe
 // for concurrent use by several Runs once set up.
 type Engine struct {
-	API API
+	// API is the directory of invitations the engine works on.
+	API directory.Directory
 
-	// Concurrency is the most CancelHandshake calls in flight at once. The
+	// Concurrency is the most calls in flight at once. The
 	// API client's rate limiter paces them further.
 	Concurrency int
 	// MaxCancellations is the blast-radius guard: a real sweep that selects
@@ -64,14 +54,15 @@ type Engine struct {
 	MaxCancellations int
 	// DryRun reports what would be cancelled and cancels nothing.
 	DryRun bool
-	// StaleAfter is the sweep's default age: a Pending invitation created
+	// StaleAfter is the sweep's default age: an open invitation created
 	// longer ago than this is stale.
 	StaleAfter time.Duration
 	// Now is the clock sweeps measure age from; default time.Now.
 	Now func() time.Time
 	// AllowedTargets is the target policy (ALLOWED_TARGETS): a sweep also
-	// selects every Pending invitation whose target it does not allow,
-	// whatever its age. Empty: no target policy. A Sweep may replace it.
+	// selects every open invitation whose target it does not allow,
+	// whatever its age, and a checking Job cancels such an invitation.
+	// Empty: no target policy. A Sweep may replace it.
 	AllowedTargets targetpolicy.Policy
 	// LogTargets puts targets in Results and log lines as they are;
 	// false masks e-mail addresses (targetpolicy.MaskTarget).
@@ -109,9 +100,12 @@ func (e *Engine) Run(ctx context.Context, job Job) (Report, error) {
 	abandoned := 0
 	if err == nil {
 		e.skipFinished(listCtx, &p)
-		abandoned = e.cancelAll(ctx, p.entries)
+		abandoned = e.cancelAll(ctx, p.entries, dry)
 	}
 	rep := p.report()
+	if len(job.Warnings) > 0 {
+		rep.Warnings = append(append([]string(nil), job.Warnings...), rep.Warnings...)
+	}
 	rep.Mode, rep.DryRunMode, rep.Abandoned, rep.Duration = job.mode(), dry, abandoned, time.Since(start)
 	logItems(ctx, rep.Items)
 	logResults(ctx, rep.Results)

@@ -193,8 +193,8 @@ func TestRunReportsANonRetryableErrorOnceAndWithoutSecrets(t *testing.T) {
 func TestEngineRefusesBadSettings(t *testing.T) {
 	for _, e := range []*janitor.Engine{
 		{},
-		{API: stuckAPI{}, Concurrency: -1},
-		{API: stuckAPI{}, StaleAfter: -time.Second},
+		{API: stuckAPI(nil), Concurrency: -1},
+		{API: stuckAPI(nil), StaleAfter: -time.Second},
 	} {
 		rep, err := e.Run(context.Background(), janitor.Job{Items: []janitor.Item{{Key: "m", IDs: []string{testID(1)}}}})
 		if err == nil {

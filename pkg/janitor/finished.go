@@ -27,7 +27,7 @@ func (e *Engine) skipFinished(ctx context.Context, p *plan) {
 	}
 	todo := make(map[string]*entry)
 	for _, en := range p.entries {
-		if !en.done {
+		if !en.done && !en.check {
 			todo[en.id.String()] = en
 		}
 	}
@@ -36,7 +36,7 @@ func (e *Engine) skipFinished(ctx context.Context, p *plan) {
 	}
 	maxListed := (len(todo) + 1) / 2 * ListingPage
 	listed := 0
-	for h, err := range e.API.Handshakes(ctx) {
+	for h, err := range e.API.Invitations(ctx) {
 		if _, bad := errors.AsType[*handshake.RecordError](err); bad {
 			listed++
 			continue
@@ -46,12 +46,12 @@ func (e *Engine) skipFinished(ctx context.Context, p *plan) {
 			break
 		}
 		listed++
-		if en, ok := todo[h.HandshakeID]; ok {
-			delete(todo, h.HandshakeID)
-			if h.Status != handshake.StatusPending {
+		if en, ok := todo[h.ID]; ok {
+			delete(todo, h.ID)
+			if !h.Open {
 				en.done = true
 				en.res.Outcome = handshake.OutcomeSkipped
-				en.res.Status = h.Status
+				en.res.Status = handshake.Status(h.Status)
 				en.res.Error = fmt.Sprintf("not called: the listing shows it %s, already final", h.Status)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
@@ -17,6 +18,7 @@ import (
 // listedAPI lists what it holds (a record that could not be read as a
 // *handshake.RecordError, as the client yields it) and records cancels.
 type listedAPI struct {
+	janitor.StubDirectory
 	listed []listed
 	mu     sync.Mutex
 	cancel []string
@@ -27,21 +29,21 @@ type listed struct {
 	err error
 }
 
-func (a *listedAPI) Handshakes(context.Context) iter.Seq2[handshake.Handshake, error] {
-	return func(yield func(handshake.Handshake, error) bool) {
+func (a *listedAPI) Invitations(context.Context) iter.Seq2[directory.Invitation, error] {
+	return func(yield func(directory.Invitation, error) bool) {
 		for _, l := range a.listed {
-			if !yield(l.h, l.err) {
+			if !yield(resourcemanager.Invitation(l.h), l.err) {
 				return
 			}
 		}
 	}
 }
 
-func (a *listedAPI) CancelHandshake(_ context.Context, id handshake.ID) (resourcemanager.Result, error) {
+func (a *listedAPI) CancelInvitation(_ context.Context, id directory.ID) (directory.Answer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cancel = append(a.cancel, id.String())
-	return resourcemanager.Result{}, nil
+	return directory.Answer{}, nil
 }
 
 // One listed record that cannot be read fails no sweep: the sweep reports

@@ -5,15 +5,17 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
 // entry is one distinct invitation of a Job while the engine works on it.
 type entry struct {
-	id      handshake.ID // valid ID; empty when the input failed validation
+	id      directory.ID // valid ID; empty when the input failed validation
 	res     Result
 	done    bool
 	refused bool // the guard refused it: a record naming it goes back
+	check   bool // decide from the invitation's record (Job.Check)
 }
 
 // plan is what a Job resolves to before any cancellation: the distinct
@@ -37,12 +39,22 @@ func (e *Engine) plan(ctx context.Context, job Job, dry bool) (plan, error) {
 		return refuse(job, fmt.Errorf("janitor: negative engine setting (Concurrency %d, MaxCancellations %d, StaleAfter %s): want zero (default) or more",
 			e.Concurrency, e.MaxCancellations, e.StaleAfter))
 	}
-	if job.Sweep == nil {
-		p := planItems(job.Items, dry)
+	if job.Sweep != nil && (len(job.Items) > 0 || job.Check) {
+		return refuse(job, errors.New("janitor: a Job either names invitations (Items, perhaps to Check) or asks for a sweep, not both"))
+	}
+	if job.Check {
+		if _, ok := e.API.(directory.Describer); !ok {
+			k := e.API.Kind()
+			return refuse(job, fmt.Errorf("janitor: checking invitations against the target policy needs their current record, which the directory %s (%s) cannot read: invite events come from %s",
+				k.Name, k.Title, directory.AWSOrganizations.Name))
+		}
+		p := e.planItems(job.Items, ReasonChecked, dry)
+		p.check(!e.AllowedTargets.Empty())
 		return p, p.guardNamed(e.MaxCancellations, dry)
 	}
-	if len(job.Items) > 0 {
-		return refuse(job, errors.New("janitor: a Job either names invitations (Items) or asks for a sweep, not both"))
+	if job.Sweep == nil {
+		p := e.planItems(job.Items, ReasonNamed, dry)
+		return p, p.guardNamed(e.MaxCancellations, dry)
 	}
 	p, err := e.planSweep(ctx, *job.Sweep, dry)
 	if err != nil {
@@ -62,8 +74,8 @@ func refuse(job Job, err error) (plan, error) {
 }
 
 // planItems validates and deduplicates the IDs the records name, in order of
-// first appearance.
-func planItems(items []Item, dry bool) plan {
+// first appearance, each selected for reason.
+func (e *Engine) planItems(items []Item, reason Reason, dry bool) plan {
 	var p plan
 	byRaw := make(map[string]int)
 	for _, it := range items {
@@ -79,7 +91,7 @@ func planItems(items []Item, dry bool) plan {
 				if !ok {
 					i = len(p.entries)
 					byRaw[raw] = i
-					p.entries = append(p.entries, newEntry(raw, ReasonNamed, dry))
+					p.entries = append(p.entries, e.newEntry(raw, reason, dry))
 				}
 				if !seen[i] {
 					seen[i] = true
@@ -94,10 +106,27 @@ func planItems(items []Item, dry bool) plan {
 	return p
 }
 
-// newEntry validates raw, selected for reason. An invalid ID is done: it
-// costs no API call.
-func newEntry(raw string, reason Reason, dry bool) *entry {
-	id, err := handshake.ParseID(raw)
+// check marks the valid entries of a checking Job: each is decided from
+// its record, by the worker that reads it, dry run or not (reading costs
+// nothing). Without a target policy there is nothing to decide: each is
+// skipped with ReasonNoPolicy, and no call is made.
+func (p *plan) check(policy bool) {
+	for _, en := range p.entries {
+		if en.id == "" {
+			continue
+		}
+		en.check, en.done = policy, !policy
+		en.res.Outcome = ""
+		if !policy {
+			en.res.Outcome, en.res.Reason = handshake.OutcomeSkipped, ReasonNoPolicy
+		}
+	}
+}
+
+// newEntry validates raw with the directory's ParseID, selected for
+// reason. An invalid ID is done: it costs no API call.
+func (e *Engine) newEntry(raw string, reason Reason, dry bool) *entry {
+	id, err := e.API.ParseID(raw)
 	if err != nil {
 		return &entry{done: true, res: Result{
 			HandshakeID: displayID(raw),

@@ -2,6 +2,8 @@ package janitor
 
 import (
 	"fmt"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"testing"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 // also stale); otherwise a stale one is (reason stale).
 func TestSelectionTable(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	policy, err := targetpolicy.Parse("*@example.com, *@*.corp.example.com, 1234567890123456")
+	policy, err := targetpolicy.Parse("*@example.com, *@*.corp.example.com, 1234567890123456", directory.ResourceDirectory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func TestSelectionTable(t *testing.T) {
 					case age.stale:
 						want = ReasonStale
 					}
-					if got := sel.selects(h); got != want {
+					if got := sel.selects(resourcemanager.Invitation(h)); got != want {
 						t.Errorf("%s, %s, %s %q, %s: selects = %q, want %q", st, age.name, tg.tt, tg.entity, pol.name, got, want)
 					}
 					n++
@@ -89,7 +91,7 @@ func TestSelectionTable(t *testing.T) {
 // applies to: an outsider out of scope is left alone.
 func TestSelectionScopeComesBeforeThePolicy(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	policy, _ := targetpolicy.Parse("*@example.com")
+	policy, _ := targetpolicy.Parse("*@example.com", directory.ResourceDirectory)
 	fresh := now.Add(-time.Hour)
 	tests := []struct {
 		sel  selection
@@ -108,7 +110,7 @@ func TestSelectionScopeComesBeforeThePolicy(t *testing.T) {
 	for i, tc := range tests {
 		tc.sel.cutoff = now.Add(-7 * 24 * time.Hour)
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			if got := tc.sel.selects(tc.h); got != tc.want {
+			if got := tc.sel.selects(resourcemanager.Invitation(tc.h)); got != tc.want {
 				t.Errorf("selects(%s %q) in scope %q/%q = %q, want %q", tc.h.TargetType, tc.h.TargetEntity, tc.sel.targetType, tc.sel.targetEntity, got, tc.want)
 			}
 		})

@@ -3,6 +3,7 @@ package janitor_test
 import (
 	"context"
 	"errors"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ var policyReasons = map[string]janitor.Reason{
 
 func mustPolicy(t *testing.T, list string) targetpolicy.Policy {
 	t.Helper()
-	p, err := targetpolicy.Parse(list)
+	p, err := targetpolicy.Parse(list, directory.ResourceDirectory)
 	if err != nil {
 		t.Fatal(err)
 	}

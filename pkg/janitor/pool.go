@@ -7,15 +7,18 @@ import (
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
+	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
 
 // task is one CancelHandshake to make. Workers read only tasks, never the
 // entries: a worker abandoned at the hard stop may still run while the
 // collector writes the entries.
 type task struct {
-	id   handshake.ID
-	base Result // the entry's Result before the call
+	id    directory.ID
+	base  Result // the entry's Result before the call
+	check bool   // decide from the record first (entry.check)
 }
 
 // finished is a worker's answer for tasks[k].
@@ -35,9 +38,11 @@ type finished struct {
 // calls are cut off at the Budget's cut-off, or one API timeout after an
 // interruption.
 type pool struct {
-	api      API
+	api      directory.Directory
 	budget   deadline.Budget
-	targets  bool // Engine.LogTargets
+	targets  bool                // Engine.LogTargets
+	allowed  targetpolicy.Policy // Engine.AllowedTargets, for checks
+	dry      bool                // a checked invitation is not cancelled
 	inv      context.Context
 	calls    context.Context
 	cutCalls context.CancelFunc
@@ -55,7 +60,7 @@ type pool struct {
 // returns by the Budget's answer-by time, whatever the calls do, with the
 // number of calls it abandoned: started, and not returned by then (their
 // entries are failed).
-func (e *Engine) cancelAll(ctx context.Context, entries []*entry) (abandoned int) {
+func (e *Engine) cancelAll(ctx context.Context, entries []*entry, dry bool) (abandoned int) {
 	var todo []*entry
 	for _, en := range entries {
 		if !en.done {
@@ -71,10 +76,10 @@ func (e *Engine) cancelAll(ctx context.Context, entries []*entry) (abandoned int
 	// interruption: it has nothing in flight.
 	calls = deadline.WithInterrupt(calls, ctx)
 	defer cutCalls()
-	p := &pool{api: e.API, budget: b, targets: e.LogTargets, inv: ctx, calls: calls, cutCalls: cutCalls,
+	p := &pool{api: e.API, budget: b, targets: e.LogTargets, allowed: e.AllowedTargets, dry: dry, inv: ctx, calls: calls, cutCalls: cutCalls,
 		tasks: make([]task, len(todo)), entries: todo, results: make(chan finished, len(todo))}
 	for k, en := range todo {
-		p.tasks[k] = task{id: en.id, base: en.res}
+		p.tasks[k] = task{id: en.id, base: en.res, check: en.check}
 	}
 	for range min(e.concurrency(), len(p.tasks)) {
 		p.workers.Go(p.work)
@@ -108,18 +113,76 @@ func (p *pool) work() {
 			continue
 		}
 		t0 := time.Now()
-		res, err := p.api.CancelHandshake(p.calls, t.id)
-		r := classify(t.base, res, err)
-		if r.TargetEntity == "" && res.Handshake.TargetEntity != "" {
-			// A named invitation's target, from the API's answer.
-			r.TargetType, r.TargetEntity = res.Handshake.TargetType, showTarget(res.Handshake.TargetEntity, p.targets)
-		}
-		if p.calls.Err() != nil {
-			r = blameCutOff(r, err, ctxCode(p.inv))
-		}
+		r := p.do(t)
 		r.Duration = time.Since(t0)
 		p.results <- finished{k: k, res: r}
 	}
+}
+
+// do makes the calls of one task: for a check, the record is read and
+// decided on first; then the CancelHandshake, if any.
+func (p *pool) do(t task) Result {
+	base, before := t.base, 0
+	if t.check {
+		r, cancel, err := p.check(t)
+		if !cancel {
+			if p.calls.Err() != nil {
+				r = blameCutOff(r, err, p.api.Classify(err), ctxCode(p.inv))
+			}
+			return r
+		}
+		if p.dry {
+			r.Outcome = handshake.OutcomeDryRun
+			return r
+		}
+		base, before = r, r.Attempts
+	}
+	ans, err := p.api.CancelInvitation(p.calls, t.id)
+	cls := p.api.Classify(err)
+	r := classify(base, ans, err, cls)
+	r.Attempts += before
+	if r.TargetEntity == "" && ans.Invitation.Target != "" {
+		// A named invitation's target, from the API's answer.
+		r.TargetType, r.TargetEntity = ans.Invitation.TargetType, showTarget(ans.Invitation.Target, p.targets)
+	}
+	if p.calls.Err() != nil {
+		r = blameCutOff(r, err, cls, ctxCode(p.inv))
+	}
+	return r
+}
+
+// check reads t's invitation and decides on it by the target policy: it
+// returns the Result so far, whether to cancel it, and the read's error
+// (open, and its target not allowed). The record is authoritative: an
+// event only points at the invitation, whose state may have moved on.
+func (p *pool) check(t task) (Result, bool, error) {
+	ans, err := p.api.(directory.Describer).DescribeInvitation(p.calls, t.id)
+	if err != nil {
+		r := classify(t.base, ans, err, p.api.Classify(err))
+		if r.Outcome == handshake.OutcomeSkipped || r.Outcome == handshake.OutcomeCancelled {
+			// Reading cannot cancel, nor find it finished without a record.
+			r.Outcome = handshake.OutcomeFailed
+		}
+		return r, false, err
+	}
+	inv := ans.Invitation
+	r := t.base
+	r.APIRequestID, r.Attempts, r.Status = ans.RequestID, ans.Attempts, handshake.Status(inv.Status)
+	r.TargetType, r.TargetEntity = inv.TargetType, showTarget(inv.Target, p.targets)
+	allowed := p.allowed.Allowed(inv.TargetType, inv.Target)
+	r.Outcome, r.Reason = handshake.OutcomeSkipped, ReasonAllowed
+	switch {
+	case !allowed && inv.Open:
+		r.Outcome, r.Reason = "", ReasonTargetNotAllowed
+		return r, true, nil
+	case !allowed:
+		// Not allowed, but finished already (perhaps accepted): skipped,
+		// and the reason and status say so.
+		r.Reason = ReasonTargetNotAllowed
+	case !inv.Open:
+		r.Reason = ReasonFinished
+	}
+	return r, false, nil
 }
 
 // collect records the answers into their entries until every task is

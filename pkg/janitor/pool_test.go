@@ -3,31 +3,27 @@ package janitor
 import (
 	"context"
 	"fmt"
-	"iter"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/deadline"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
-	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
 // answeringAPI cancels every invitation at once, answering with a request
 // ID of its own for each.
-type answeringAPI struct{}
-
-func (answeringAPI) CancelHandshake(_ context.Context, id handshake.ID) (resourcemanager.Result, error) {
-	return resourcemanager.Result{
-		Handshake: handshake.Handshake{HandshakeID: id.String(), Status: handshake.StatusCancelled},
-		RequestID: "req-" + id.String(),
-		Attempts:  1,
+var answeringAPI = StubDirectory{Cancel: func(_ context.Context, id directory.ID) (directory.Answer, error) {
+	return directory.Answer{
+		Invitation: directory.Invitation{ID: id.String(), Status: string(handshake.StatusCancelled)},
+		RequestID:  "req-" + id.String(),
+		Attempts:   1,
 	}, nil
-}
+}}
 
-func (answeringAPI) Handshakes(context.Context) iter.Seq2[handshake.Handshake, error] {
-	return func(func(handshake.Handshake, error) bool) {}
-}
+// testEngine is an Engine on a stub directory, for newEntry.
+var testEngine = &Engine{API: answeringAPI}
 
 // TestHardStopRecordsEveryResultAlreadyDelivered: every call completes
 // before the hard stop while the collector is busy (it has read none of the
@@ -38,10 +34,10 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 	const n = 64
 	ctx := context.Background()
 	entries := make([]*entry, n)
-	p := &pool{api: answeringAPI{}, inv: ctx, calls: ctx, cutCalls: func() {}, budget: deadline.New(time.Time{}, time.Second),
+	p := &pool{api: answeringAPI, inv: ctx, calls: ctx, cutCalls: func() {}, budget: deadline.New(time.Time{}, time.Second),
 		tasks: make([]task, n), entries: entries, results: make(chan finished, n)}
 	for i := range entries {
-		entries[i] = newEntry(testStopID(i), ReasonNamed, false)
+		entries[i] = testEngine.newEntry(testStopID(i), ReasonNamed, false)
 		p.tasks[i] = task{id: entries[i].id, base: entries[i].res}
 	}
 	for range 4 {
@@ -71,7 +67,7 @@ func TestHardStopRecordsEveryResultAlreadyDelivered(t *testing.T) {
 // stop is failed with the invocation's code, and an answer already
 // delivered beside it keeps its outcome.
 func TestHardStopFailsWhatIsNotFinished(t *testing.T) {
-	done, open, never := newEntry(testStopID(1), ReasonNamed, false), newEntry(testStopID(2), ReasonNamed, false), newEntry(testStopID(3), ReasonNamed, false)
+	done, open, never := testEngine.newEntry(testStopID(1), ReasonNamed, false), testEngine.newEntry(testStopID(2), ReasonNamed, false), testEngine.newEntry(testStopID(3), ReasonNamed, false)
 	ctx := context.Background()
 	p := &pool{inv: ctx, calls: ctx, cutCalls: func() {}, tasks: make([]task, 3), entries: []*entry{done, open, never},
 		results: make(chan finished, 3)}

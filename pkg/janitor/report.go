@@ -24,6 +24,20 @@ const (
 	// ReasonNamed: an event or the CLI named it, a request to cancel it
 	// whatever the policy.
 	ReasonNamed Reason = "named"
+
+	// The reasons of a checking Job (Job.Check), whose invitations are
+	// cancelled only with ReasonTargetNotAllowed:
+
+	// ReasonChecked: its record could not be read (not_found, invalid,
+	// failed), so the policy could not decide.
+	ReasonChecked Reason = "checked"
+	// ReasonAllowed: the target policy allows its target; left open.
+	ReasonAllowed Reason = "allowed"
+	// ReasonNoPolicy: no target policy is set; left open, no call made.
+	ReasonNoPolicy Reason = "no_policy"
+	// ReasonFinished: its record says it is no longer open (accepted,
+	// declined, cancelled...): nothing to cancel; Status says which.
+	ReasonFinished Reason = "finished"
 )
 
 // Result is what the engine did with one distinct invitation of a Job.

@@ -1,6 +1,7 @@
 package janitor
 
 import (
+	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestSelectsSaysWhyItSelectsAStalePendingInvitation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			reason := sel.selects(tt.h)
+			reason := sel.selects(resourcemanager.Invitation(tt.h))
 			if (reason != "") != tt.picked {
 				t.Errorf("selects = %q, want selected %v", reason, tt.picked)
 			}

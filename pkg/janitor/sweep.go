@@ -7,6 +7,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/targetpolicy"
 )
@@ -79,26 +80,26 @@ func (e *Engine) selection(s Sweep) (selection, error) {
 }
 
 // selects is the sweep's one selection predicate: it returns why the sweep
-// selects h, or "" when it does not. Only a Pending invitation is ever
+// selects h, or "" when it does not. Only an open invitation is ever
 // selected, and only within the target type and entity the sweep names, if
 // any. Then a target the policy does not allow is the reason, whatever the
 // invitation's age (the graver finding when it is stale too); otherwise it
 // is selected when created before the cut-off ("older than" is strict: one
 // exactly that old is kept; one of unknown age is not stale).
-func (s selection) selects(h handshake.Handshake) Reason {
-	if h.Status != handshake.StatusPending {
+func (s selection) selects(h directory.Invitation) Reason {
+	if !h.Open {
 		return ""
 	}
 	if s.targetType != "" && h.TargetType != s.targetType {
 		return ""
 	}
-	if !s.targetEntity.Match(h.TargetEntity) {
+	if !s.targetEntity.Match(h.Target) {
 		return ""
 	}
-	if !s.allowed.Allowed(h.TargetType, h.TargetEntity) {
+	if !s.allowed.Allowed(h.TargetType, h.Target) {
 		return ReasonTargetNotAllowed
 	}
-	if !h.CreateTime.IsZero() && h.CreateTime.Before(s.cutoff) {
+	if !h.Created.IsZero() && h.Created.Before(s.cutoff) {
 		return ReasonStale
 	}
 	return ""
@@ -123,7 +124,7 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 	seen := make(map[string]bool)
 	listed := 0
 	unreadable := 0
-	for h, err := range e.API.Handshakes(ctx) {
+	for h, err := range e.API.Invitations(ctx) {
 		if bad, ok := errors.AsType[*handshake.RecordError](err); ok {
 			// One unreadable record fails no sweep: it is reported and left
 			// alone, and the rest are swept.
@@ -143,13 +144,13 @@ func (e *Engine) planSweep(ctx context.Context, s Sweep, dry bool) (plan, error)
 		listed++
 		// Pages can overlap when invitations change during the listing.
 		reason := sel.selects(h)
-		if reason == "" || seen[h.HandshakeID] {
+		if reason == "" || seen[h.ID] {
 			continue
 		}
-		seen[h.HandshakeID] = true
-		en := newEntry(h.HandshakeID, reason, dry)
-		en.res.Status = h.Status
-		en.res.TargetType, en.res.TargetEntity = h.TargetType, showTarget(h.TargetEntity, e.LogTargets)
+		seen[h.ID] = true
+		en := e.newEntry(h.ID, reason, dry)
+		en.res.Status = handshake.Status(h.Status)
+		en.res.TargetType, en.res.TargetEntity = h.TargetType, showTarget(h.Target, e.LogTargets)
 		p.entries = append(p.entries, en)
 	}
 	if unreadable > maxUnreadableNamed {

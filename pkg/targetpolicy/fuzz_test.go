@@ -1,6 +1,7 @@
 package targetpolicy
 
 import (
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"strings"
 	"testing"
 )
@@ -12,14 +13,14 @@ func FuzzParse(f *testing.F) {
 		f.Add(s, "someone@mail.example.com")
 	}
 	f.Fuzz(func(t *testing.T, list, entity string) {
-		p, err := Parse(list)
+		p, err := Parse(list, directory.ResourceDirectory)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("Parse(%q): error is not one line: %q", list, err)
 			}
 			return
 		}
-		again, err := Parse(p.String())
+		again, err := Parse(p.String(), directory.ResourceDirectory)
 		if err != nil || again.String() != p.String() {
 			t.Fatalf("Parse(%q).String() = %q reads back as %q, %v", list, p.String(), again.String(), err)
 		}

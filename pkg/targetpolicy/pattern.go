@@ -3,6 +3,8 @@ package targetpolicy
 import (
 	"strconv"
 	"strings"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 )
 
 // ListPattern is what ALLOWED_TARGETS may hold, as one regular expression
@@ -11,7 +13,9 @@ import (
 // MaxPatterns patterns separated by commas, with blanks (spaces, tabs) and
 // empty items around them, each pattern one that ParsePattern accepts:
 //
-//   - a 16-digit account ID;
+//   - an account ID of directory.ResourceDirectory, the default directory
+//     (an AWS Organizations account ID does not match: a known limit of the
+//     template's parameter, which cannot depend on its Directory);
 //   - an e-mail address or pattern: a local part of any characters but
 //     blanks, controls, @ and ,?[]\"<>(); (* included), then @ and a domain
 //     of dot-separated labels, each * or a run of those characters without
@@ -26,10 +30,10 @@ import (
 var ListPattern = `^(?:[ \t]*|[ \t,]*` + listItem + `(?:[ \t]*,[ \t,]*` + listItem + `){0,` + strconv.Itoa(MaxPatterns-1) + `}[ \t,]*)$`
 
 var (
-	// listItem is one pattern: an account ID, or local@domain. The 16
+	// listItem is one pattern: an account ID, or local@domain. The
 	// digits are written out: Go's regexp refuses a counted repeat inside
 	// another whose counts multiply past 1000.
-	listItem = `(?:` + strings.Repeat(`[0-9]`, 16) + `|` + listLocal + `@(?:(?:\*|` + listLabel + `)\.)*` + listLabel + `\.` + listLabel + `)`
+	listItem = `(?:` + strings.Repeat(`[0-9]`, directory.ResourceDirectory.AccountIDDigits) + `|` + listLocal + `@(?:(?:\*|` + listLabel + `)\.)*` + listLabel + `\.` + listLabel + `)`
 	// listLocal is a local part: any run of characters an address may
 	// hold, * included.
 	listLocal = `[^\x00-\x20\x7f,?\[\]\\"<>();@]+`

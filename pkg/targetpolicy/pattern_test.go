@@ -9,7 +9,7 @@ import (
 // listAccepted is what the start-up check accepts: Parse succeeds, and a
 // value that is not blank names at least one pattern.
 func listAccepted(s string) bool {
-	p, err := Parse(s)
+	p, err := Parse(s, rd)
 	return err == nil && (!p.Empty() || strings.TrimSpace(s) == "")
 }
 

@@ -3,8 +3,10 @@
 //
 // A Policy is a list of patterns. A pattern is one of:
 //
-//   - a 16-digit account ID, matched exactly against invitations of target
-//     type Account;
+//   - an account ID of the policy's directory (as long as its
+//     directory.Kind.AccountIDDigits says), matched exactly against
+//     invitations of target type Account; an ID of the wrong length is
+//     refused, naming the form the directory expects;
 //   - an e-mail address, matched against invitations of target type Email;
 //   - an e-mail pattern with * wildcards, such as *@example.com or
 //     *@*.example.com.
@@ -28,6 +30,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -40,8 +43,11 @@ const (
 	MaxPatternBytes = 254
 )
 
-// Accepted says, in errors, what a pattern may be.
-const Accepted = "want a 16-digit account ID, an e-mail address, or an e-mail pattern with * wildcards such as *@example.com or *@*.example.com"
+// Accepted says, in errors, what a pattern of a policy for directory k may
+// be.
+func Accepted(k directory.Kind) string {
+	return "want " + k.AccountIDForm() + ", an e-mail address, or an e-mail pattern with * wildcards such as *@example.com or *@*.example.com"
+}
 
 // Label wildcards, as pattern.labels holds them. Neither can be a label: a
 // pattern's labels hold no ? and no *.
@@ -52,7 +58,7 @@ const (
 
 // pattern is one validated pattern of a Policy.
 type pattern struct {
-	account string   // a 16-digit account ID; empty for an e-mail pattern
+	account string   // an account ID; empty for an e-mail pattern
 	local   string   // lower case; may hold *
 	labels  []string // the domain's labels, lower case, each * as oneLabel, anyLabels
 	text    string   // as written, trimmed
@@ -97,21 +103,23 @@ func (p Policy) Masked() string {
 
 // PatternError is a pattern that is not one of the accepted forms.
 type PatternError struct {
-	Pattern string // as written, unbounded: quote it before showing it
-	Why     string // what is wrong with it
+	Pattern   string         // as written, unbounded: quote it before showing it
+	Why       string         // what is wrong with it
+	Directory directory.Kind // the directory the policy is for
 }
 
 func (e *PatternError) Error() string {
-	return fmt.Sprintf("pattern %s %s: %s", handshake.Quote(e.Pattern, 80), e.Why, Accepted)
+	return fmt.Sprintf("pattern %s %s: %s", handshake.Quote(e.Pattern, 80), e.Why, Accepted(e.Directory))
 }
 
-// Parse reads a comma-separated list of patterns, as ALLOWED_TARGETS holds
-// it. Blanks around a pattern are ignored, and so are empty items (a
-// trailing comma). An empty or blank list is the empty Policy; a list of
-// only separators (",,,") is refused with ErrNoPattern rather than read as
-// no policy, which the writer cannot have meant. Otherwise the error is a
+// Parse reads a comma-separated list of patterns for directory k, as
+// ALLOWED_TARGETS holds it. Blanks around a pattern are ignored, and so are
+// empty items (a trailing comma). An empty or blank list is the empty
+// Policy; a list of only separators (",,,") is refused with ErrNoPattern
+// rather than read as no policy, which the writer cannot have meant.
+// Otherwise the error is a
 // *PatternError naming the first bad pattern.
-func Parse(list string) (Policy, error) {
+func Parse(list string, k directory.Kind) (Policy, error) {
 	var items []string
 	for it := range strings.SplitSeq(list, ",") {
 		if it = strings.TrimSpace(it); it != "" {
@@ -119,23 +127,23 @@ func Parse(list string) (Policy, error) {
 		}
 	}
 	if len(items) == 0 && strings.TrimSpace(list) != "" {
-		return Policy{}, ErrNoPattern
+		return Policy{}, fmt.Errorf("%w; %s", ErrNoPattern, Accepted(k))
 	}
-	return New(items)
+	return New(items, k)
 }
 
 // ErrNoPattern is the error of a list that holds separators but no pattern.
-var ErrNoPattern = errors.New("holds separators but no pattern: name at least one pattern, or leave ALLOWED_TARGETS empty for no target policy; " + Accepted)
+var ErrNoPattern = errors.New("holds separators but no pattern: name at least one pattern, or leave ALLOWED_TARGETS empty for no target policy")
 
-// New validates patterns, one per element, as a payload's
+// New validates patterns for directory k, one per element, as a payload's
 // "allowedTargets" holds them; an element may not be empty or hold a comma.
-func New(patterns []string) (Policy, error) {
+func New(patterns []string, k directory.Kind) (Policy, error) {
 	if len(patterns) > MaxPatterns {
 		return Policy{}, fmt.Errorf("%d patterns, more than the limit of %d: use wildcards such as *@example.com", len(patterns), MaxPatterns)
 	}
 	var p Policy
 	for _, s := range patterns {
-		pat, err := parsePattern(s)
+		pat, err := parsePattern(s, k)
 		if err != nil {
 			return Policy{}, err
 		}
@@ -145,9 +153,9 @@ func New(patterns []string) (Policy, error) {
 }
 
 // parsePattern validates one pattern. Blanks around it are ignored.
-func parsePattern(s string) (pattern, error) {
+func parsePattern(s string, k directory.Kind) (pattern, error) {
 	t := strings.TrimSpace(s)
-	bad := func(why string) (pattern, error) { return pattern{}, &PatternError{Pattern: s, Why: why} }
+	bad := func(why string) (pattern, error) { return pattern{}, &PatternError{Pattern: s, Why: why, Directory: k} }
 	switch {
 	case t == "":
 		return bad("is empty")
@@ -160,8 +168,8 @@ func parsePattern(s string) (pattern, error) {
 		return bad("would allow every target: leave ALLOWED_TARGETS empty for no target policy")
 	}
 	if isDigits(t) {
-		if len(t) != 16 {
-			return bad(fmt.Sprintf("has %d digits: an account ID has 16", len(t)))
+		if !k.IsAccountID(t) {
+			return bad(fmt.Sprintf("has %d digits: an account ID of %s has %d", len(t), k.Name, k.AccountIDDigits))
 		}
 		return pattern{account: t, text: t}, nil
 	}
@@ -179,7 +187,7 @@ func parsePattern(s string) (pattern, error) {
 	switch {
 	case at < 0:
 		if strings.Trim(t, "0123456789*") == "" {
-			return bad("is not an account ID: an account ID is exactly 16 digits, without wildcards")
+			return bad(fmt.Sprintf("is not an account ID: an account ID of %s is exactly %d digits, without wildcards", k.Name, k.AccountIDDigits))
 		}
 		return bad("is neither an account ID nor an e-mail address (no @)")
 	case strings.Count(t, "@") > 1:
@@ -290,9 +298,19 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
+// isAccountID reports whether s is an account ID of any directory.
+func isAccountID(s string) bool {
+	for _, k := range directory.Kinds() {
+		if k.IsAccountID(s) {
+			return true
+		}
+	}
+	return false
+}
+
 // MaskTarget returns an invitation's target as a log line or a report may
-// show it without LOG_TARGETS=true. An account ID (16 digits) is not personal data and is
-// shown as it is. Anything else is treated as an e-mail address, which is:
+// show it without LOG_TARGETS=true. An account ID (of any directory) is
+// not personal data and is shown as it is. Anything else is treated as an e-mail address, which is:
 // the first character of its local part, then *** whatever the length (so
 // the length is not revealed), then the domain, which a policy decides on and
 // an audit needs: j***@example.com, in lower case. The form is stable (the same
@@ -301,7 +319,7 @@ func isDigits(s string) bool {
 // reversed by trying addresses and would still be personal data. Something
 // with no @ shows as ***.
 func MaskTarget(entity string) string {
-	if len(entity) == 16 && isDigits(entity) {
+	if isAccountID(entity) {
 		return entity
 	}
 	// Addresses compare without case, so they are masked without it: one

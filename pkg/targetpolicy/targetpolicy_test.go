@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -66,7 +67,7 @@ func TestAllowed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := Parse(tc.policy)
+			p, err := Parse(tc.policy, rd)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tc.policy, err)
 			}
@@ -88,7 +89,7 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		{"a@b.c,*@*.example.com", []string{"a@b.c", "*@*.example.com"}},
 	}
 	for _, tc := range tests {
-		p, err := Parse(tc.list)
+		p, err := Parse(tc.list, rd)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tc.list, err)
 		}
@@ -98,7 +99,7 @@ func TestParseAcceptsListsAndKeepsPatternsAsWritten(t *testing.T) {
 		if p.Empty() != (len(tc.want) == 0) || len(p.Patterns()) != len(tc.want) {
 			t.Errorf("Parse(%q): Empty %v, %d patterns; want %d", tc.list, p.Empty(), len(p.Patterns()), len(tc.want))
 		}
-		if again, err := Parse(p.String()); err != nil || again.String() != p.String() {
+		if again, err := Parse(p.String(), rd); err != nil || again.String() != p.String() {
 			t.Errorf("Parse(%q).String() = %q does not read back: %v", tc.list, p.String(), err)
 		}
 	}
@@ -136,13 +137,13 @@ func TestParseRejectsMalformedPatterns(t *testing.T) {
 		{"a@b.c\xff", "a@b.c\xff", "UTF-8"},
 	}
 	for _, tc := range tests {
-		_, err := Parse(tc.list)
+		_, err := Parse(tc.list, rd)
 		var pe *PatternError
 		if !errors.As(err, &pe) {
 			t.Errorf("Parse(%q) = %v, want a *PatternError", tc.list, err)
 			continue
 		}
-		if strings.TrimSpace(pe.Pattern) != tc.bad || !strings.Contains(err.Error(), tc.because) || !strings.Contains(err.Error(), Accepted) {
+		if strings.TrimSpace(pe.Pattern) != tc.bad || !strings.Contains(err.Error(), tc.because) || !strings.Contains(err.Error(), Accepted(rd)) {
 			t.Errorf("Parse(%q): error %q: want it to name %q, say %q and what is accepted", tc.list, err, tc.bad, tc.because)
 		}
 		if strings.Contains(err.Error(), "\n") {
@@ -154,7 +155,7 @@ func TestParseRejectsMalformedPatterns(t *testing.T) {
 func TestNewRejectsEmptyItemsAndCommas(t *testing.T) {
 	for _, items := range [][]string{{""}, {"  "}, {"*@example.com,1234567890123456"}} {
 		var pe *PatternError
-		if _, err := New(items); !errors.As(err, &pe) {
+		if _, err := New(items, rd); !errors.As(err, &pe) {
 			t.Errorf("New(%q) = %v, want a *PatternError", items, err)
 		}
 	}
@@ -162,7 +163,7 @@ func TestNewRejectsEmptyItemsAndCommas(t *testing.T) {
 	for i := range many {
 		many[i] = "*@example.com"
 	}
-	if _, err := New(many); err == nil || !strings.Contains(err.Error(), "limit") {
+	if _, err := New(many, rd); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("New(%d patterns) = %v, want an error about the limit", len(many), err)
 	}
 }
@@ -192,7 +193,7 @@ func TestMaskTarget(t *testing.T) {
 }
 
 func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
-	p, err := Parse("*@example.com, ceo@example.com, ops+*@example.com, 1234567890123456, *@*.example.com")
+	p, err := Parse("*@example.com, ceo@example.com, ops+*@example.com, 1234567890123456, *@*.example.com", rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestRedactedPolicyHidesOnlyPersonalPatterns(t *testing.T) {
 // The matcher backtracks only to the last star, so a hostile pattern and
 // target stay cheap; this would not finish with a naive recursive matcher.
 func TestAllowedIsLinearOnHostileInput(t *testing.T) {
-	p, err := Parse(strings.Repeat("*a", 60) + "@" + strings.Repeat("*.", 60) + "x.com")
+	p, err := Parse(strings.Repeat("*a", 60)+"@"+strings.Repeat("*.", 60)+"x.com", rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,20 +216,52 @@ func TestAllowedIsLinearOnHostileInput(t *testing.T) {
 	}
 }
 
+// rd is the directory most tests parse for.
+var rd = directory.ResourceDirectory
+
+// One validation, parameterised by the directory: an account ID of the
+// other directory's length is refused, naming the form expected.
+func TestAccountIDsTakeTheDirectorysForm(t *testing.T) {
+	aws := directory.AWSOrganizations
+	for _, tc := range []struct {
+		k     directory.Kind
+		list  string
+		ok    bool
+		wants string
+	}{
+		{aws, "123456789012,*@example.com", true, ""},
+		{aws, "1234567890123456", false, "12-digit account ID"},
+		{rd, "123456789012", false, "16-digit account ID"},
+		{rd, "1234567890123456", true, ""},
+		{aws, "12345678901*", false, "exactly 12 digits"},
+	} {
+		p, err := Parse(tc.list, tc.k)
+		if (err == nil) != tc.ok || err != nil && !strings.Contains(err.Error(), tc.wants) {
+			t.Errorf("Parse(%q, %s) = %v, want ok %v or an error saying %q", tc.list, tc.k.Name, err, tc.ok, tc.wants)
+		}
+		if tc.ok && tc.k == aws && !p.Allowed(handshake.TargetAccount, "123456789012") {
+			t.Errorf("%q does not allow its own account", tc.list)
+		}
+	}
+	if got := MaskTarget("123456789012"); got != "123456789012" {
+		t.Errorf("MaskTarget of an AWS account ID = %q, want it as it is", got)
+	}
+}
+
 // A list of separators only is refused, not read as no policy; an empty or
 // blank list is no policy.
 func TestParseRefusesAListOfOnlySeparators(t *testing.T) {
 	for _, list := range []string{",", ",,,", " , , ", ",\t,"} {
-		if p, err := Parse(list); !errors.Is(err, ErrNoPattern) {
+		if p, err := Parse(list, rd); !errors.Is(err, ErrNoPattern) {
 			t.Errorf("Parse(%q) = %v, %v; want ErrNoPattern", list, p, err)
 		}
 	}
 	for _, list := range []string{"", "  "} {
-		if p, err := Parse(list); err != nil || !p.Empty() {
+		if p, err := Parse(list, rd); err != nil || !p.Empty() {
 			t.Errorf("Parse(%q) = %v, %v; want the empty Policy", list, p, err)
 		}
 	}
-	if p, err := Parse(",*@example.com,"); err != nil || p.String() != "*@example.com" {
+	if p, err := Parse(",*@example.com,", rd); err != nil || p.String() != "*@example.com" {
 		t.Errorf("Parse with a stray comma = %v, %v; want the one pattern", p, err)
 	}
 }

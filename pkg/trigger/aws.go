@@ -9,10 +9,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
-const acceptedAWS = `an SQS event ("Records"), an EventBridge "Scheduled Event" ("detail-type"), a Scheduler Input marked "scheduler", or a payload with no envelope`
+const acceptedAWS = `an SQS event ("Records"), an EventBridge "Scheduled Event" or AWS Organizations invite event ("detail-type"), a Scheduler Input marked "scheduler", or a payload with no envelope`
 
 // sqsRecord is the part of an SQS record the decoder reads.
 type sqsRecord struct {
@@ -34,10 +35,16 @@ func (r sqsRecord) deliveries() int {
 	return n
 }
 
-// AWS decodes a Lambda event: an SQS batch, an EventBridge Scheduled Event,
+// AWS decodes a Lambda event for a function serving the default directory
+// (directory.Default): AWSFor(event, directory.Default()).
+func AWS(event []byte) (Decoded, error) { return AWSFor(event, directory.Default()) }
+
+// AWSFor decodes a Lambda event for a function serving directory k: an SQS
+// batch, an EventBridge Scheduled Event, an AWS Organizations invite event,
 // or a direct payload (a Scheduler target's Input, the console's test
-// event). See the package comment for how the shape is recognised.
-func AWS(event []byte) (Decoded, error) {
+// event). See the package comment for how the shape is recognised. k
+// validates the target patterns a sweep payload gives.
+func AWSFor(event []byte, k directory.Kind) (Decoded, error) {
 	t, err := checkEvent(event)
 	if err != nil {
 		return Decoded{}, err
@@ -47,7 +54,7 @@ func AWS(event []byte) (Decoded, error) {
 			return Decoded{}, fmt.Errorf("%w: a JSON array %s is not a Lambda event this function reads: want %s",
 				ErrUnsupportedEvent, handshake.Quote(string(t), quoteMax), acceptedAWS)
 		}
-		return direct(t)
+		return direct(t, k)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(t, &top); err != nil {
@@ -58,7 +65,7 @@ func AWS(event []byte) (Decoded, error) {
 		if err := envelopeDuplicateKeys(t, "Records["); err != nil {
 			return Decoded{Trigger: SQS}, err
 		}
-		d, err := awsSQS(raw)
+		d, err := awsSQS(raw, k)
 		d.Trigger = SQS
 		return d, err
 	}
@@ -66,7 +73,7 @@ func AWS(event []byte) (Decoded, error) {
 		if err := envelopeDuplicateKeys(t, ""); err != nil {
 			return Decoded{Trigger: Schedule}, err
 		}
-		d, err := awsScheduler(t, raw)
+		d, err := awsScheduler(t, raw, k)
 		d.Trigger = Schedule
 		return d, err
 	}
@@ -74,14 +81,23 @@ func AWS(event []byte) (Decoded, error) {
 		if err := checkUTF8("the event", t); err != nil {
 			return Decoded{Trigger: ScheduledEvent}, err
 		}
-		if err := envelopeDuplicateKeys(t, ""); err != nil {
-			return Decoded{Trigger: ScheduledEvent}, err
+		trig := ScheduledEvent
+		if isInviteEvent(top) {
+			trig = InviteEvent
 		}
-		d, err := awsScheduled(top)
+		if err := envelopeDuplicateKeys(t, ""); err != nil {
+			return Decoded{Trigger: trig}, err
+		}
+		if trig == InviteEvent {
+			d, err := inviteEvent(top)
+			d.Trigger = InviteEvent
+			return d, err
+		}
+		d, err := awsScheduled(top, k)
 		d.Trigger = ScheduledEvent
 		return d, err
 	}
-	d, err := direct(t)
+	d, err := direct(t, k)
 	if err != nil {
 		err = fmt.Errorf(`the event is not an SQS event ("Records") or an EventBridge event ("detail-type"), so it was read as a direct payload: %w`, err)
 	}
@@ -89,7 +105,7 @@ func AWS(event []byte) (Decoded, error) {
 }
 
 // awsSQS decodes the Records of an SQS event.
-func awsSQS(raw json.RawMessage) (Decoded, error) {
+func awsSQS(raw json.RawMessage, k directory.Kind) (Decoded, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(raw, &raws); err != nil {
 		return Decoded{}, fmt.Errorf(`%w: "Records" is %s, want an array of SQS records`, ErrUnsupportedEvent, handshake.Quote(string(raw), quoteMax))
@@ -127,7 +143,7 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 		}
 		return Decoded{}, fmt.Errorf(`%w: the records come from event source %s: want "aws:sqs" (an SQS queue)`, ErrUnsupportedEvent, handshake.Quote(seen, quoteMax))
 	}
-	var b batch
+	b := batch{k: k}
 	for i, rec := range recs {
 		key := rec.MessageID
 		if key == "" {
@@ -155,7 +171,7 @@ func awsSQS(raw json.RawMessage) (Decoded, error) {
 
 // awsScheduled decodes an EventBridge event, of which only a Scheduled
 // Event is accepted. Its detail, when not empty, is a payload.
-func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
+func awsScheduled(top map[string]json.RawMessage, k directory.Kind) (Decoded, error) {
 	var dt string
 	if err := json.Unmarshal(top["detail-type"], &dt); err != nil {
 		dt = string(top["detail-type"])
@@ -178,7 +194,7 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 		// no detail: a sweep
 	case raw[0] == '{':
 		var err error
-		if p, err = parsePayload(raw); err != nil {
+		if p, err = parsePayload(raw, k); err != nil {
 			return Decoded{}, fmt.Errorf(`the Scheduled Event's "detail": %w`, err)
 		}
 	case raw[0] == '"':
@@ -187,7 +203,7 @@ func awsScheduled(top map[string]json.RawMessage) (Decoded, error) {
 			return Decoded{}, fmt.Errorf(`%w: "detail" is not a valid JSON string (%s)`, ErrInvalidPayload, jsonError(err))
 		}
 		var err error
-		if p, err = parsePayload([]byte(s)); err != nil {
+		if p, err = parsePayload([]byte(s), k); err != nil {
 			return Decoded{}, fmt.Errorf(`the Scheduled Event's "detail": %w`, err)
 		}
 	default:
@@ -208,7 +224,7 @@ var schedulerFields = []string{"executionId", "scheduleArn"}
 // awsScheduler decodes a Scheduler Input marked by its "scheduler" member:
 // the other members are the payload, and the run's executionId, when
 // given, keys its Item.
-func awsScheduler(event []byte, raw json.RawMessage) (Decoded, error) {
+func awsScheduler(event []byte, raw json.RawMessage, k directory.Kind) (Decoded, error) {
 	if err := checkUTF8("the event", event); err != nil {
 		return Decoded{}, err
 	}
@@ -234,7 +250,7 @@ func awsScheduler(event []byte, raw json.RawMessage) (Decoded, error) {
 	if err != nil {
 		return Decoded{}, fmt.Errorf("%w: the Scheduler Input (%s); %s", ErrInvalidPayload, err, acceptedPayload)
 	}
-	p, err := parsePayload(rest)
+	p, err := parsePayload(rest, k)
 	if err != nil {
 		return Decoded{}, fmt.Errorf("the Scheduler Input: %w", err)
 	}
@@ -293,8 +309,8 @@ func envelopeDuplicateKeys(t []byte, recordsAt string) error {
 }
 
 // direct decodes a payload with no envelope.
-func direct(t []byte) (Decoded, error) {
-	p, err := parsePayload(t)
+func direct(t []byte, k directory.Kind) (Decoded, error) {
+	p, err := parsePayload(t, k)
 	if err != nil {
 		return Decoded{Trigger: Direct}, err
 	}

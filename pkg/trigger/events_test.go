@@ -4,11 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
+	"github.com/handshake-janitor/handshake-janitor/pkg/organizations"
 )
 
 // eventsDir holds the sample events, one per supported trigger.
@@ -46,6 +48,13 @@ var samples = []sample{
 	}}},
 	{"policy-sweep.json", AWS, Direct, job{sweep: &janitor.Sweep{AllowedTargets: policy("*@example.com,1234567890123456,2345678901234567")}}},
 	{"policy-sweep.json", FC, Direct, job{sweep: &janitor.Sweep{AllowedTargets: policy("*@example.com,1234567890123456,2345678901234567")}}},
+	{"aws-organizations-sqs.json", AWS, SQS, job{items: []item{
+		{key: "0e4b6e1c-6f1a-4c55-9a54-0a1b2c3d4e51", ids: ids("h-0rgqueued000001", "h-0rgaccepted0001")},
+		{key: "0e4b6e1c-6f1a-4c55-9a54-0a1b2c3d4e52", ids: ids("h-0rgm1ss1ng00002", "h-Ab12Cd34Ef56Gh78")},
+	}}},
+	{"aws-organizations-invite-event.json", AWS, InviteEvent, job{check: true, items: []item{
+		{key: "6f2d1c3e-9a8b-4c7d-8e6f-5a4b3c2d1e0f", ids: ids("h-0rgoutsider0001")},
+	}}},
 	{"direct.json", AWS, Direct, job{items: []item{
 		{key: Direct, ids: ids("h-M1ss1ngN0tF0und2", "h-Ca9cE1lEd3aLr5dY", "h-abc&Action=DeleteAccount")},
 	}}},
@@ -93,13 +102,19 @@ func TestEverySampleEventIsTested(t *testing.T) {
 	}
 }
 
-// The samples use IDs of the API's shape, except the one meant to be invalid.
+// The samples use IDs of the API's shape, except the one meant to be
+// invalid: the Organizations samples (aws-organizations-*) those of
+// Organizations, where a Resource Directory ID is the invalid one.
 func TestSampleIDsAreValidExceptTheInvalidOne(t *testing.T) {
 	for _, s := range samples {
+		parse, invalid := func(id string) error { _, err := handshake.ParseID(id); return err }, "h-abc&Action=DeleteAccount"
+		if strings.HasPrefix(s.file, "aws-organizations-") {
+			parse, invalid = func(id string) error { _, err := organizations.ParseID(id); return err }, "h-Ab12Cd34Ef56Gh78"
+		}
 		for _, it := range s.want.items {
 			for _, id := range it.ids {
-				_, err := handshake.ParseID(id)
-				if wantInvalid := id == "h-abc&Action=DeleteAccount"; (err != nil) != wantInvalid {
+				err := parse(id)
+				if wantInvalid := id == invalid; (err != nil) != wantInvalid {
 					t.Errorf("%s: ParseID(%q) error = %v, want invalid = %v", s.file, id, err, wantInvalid)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -32,13 +33,17 @@ type mnsQueueData struct {
 // batch of them, an MNS topic message (JSON format, or its body alone in
 // STREAM format), or a direct payload. See the package comment for how the
 // shape is recognised.
+// fcDirectory is the directory of every Function Compute event: FC serves
+// Alibaba Cloud Resource Directory only.
+var fcDirectory = directory.ResourceDirectory
+
 func FC(event []byte) (Decoded, error) {
 	t, err := checkEvent(event)
 	if err != nil {
 		return Decoded{}, err
 	}
 	if len(t) == 0 {
-		return direct(t)
+		return direct(t, fcDirectory)
 	}
 	switch t[0] {
 	case '[':
@@ -60,7 +65,7 @@ func FC(event []byte) (Decoded, error) {
 		if err != nil {
 			return Decoded{Trigger: Direct}, err
 		}
-		return direct(body)
+		return direct(body, fcDirectory)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(t, &top); err != nil {
@@ -94,7 +99,7 @@ func FC(event []byte) (Decoded, error) {
 		d.Trigger = MNSTopic
 		return d, err
 	}
-	d, err := direct(t)
+	d, err := direct(t, fcDirectory)
 	if err != nil {
 		err = fmt.Errorf(`the event is not a timer ("triggerTime", "triggerName"), an MNS queue CloudEvent ("specversion") or an MNS topic message ("TopicOwner", "MessageId", "Message"), so it was read as a direct payload: %w`, err)
 	}
@@ -122,7 +127,7 @@ func mnsQueue(raws []json.RawMessage) (Decoded, error) {
 	if !fromMNS {
 		return Decoded{}, fmt.Errorf(`%w: CloudEvents of type %s: want "mns:Queue:SendMessage" (an MNS queue trigger)`, ErrUnsupportedEvent, handshake.Quote(evs[0].Type, quoteMax))
 	}
-	var b batch
+	b := batch{k: fcDirectory}
 	for i, ev := range evs {
 		var data mnsQueueData
 		dataErr := error(nil)
@@ -206,7 +211,7 @@ func fcTimerEvent(top map[string]json.RawMessage, t []byte) (Decoded, error) {
 			body = []byte(s)
 		}
 		var err error
-		if p, err = parsePayload(body); err != nil {
+		if p, err = parsePayload(body, fcDirectory); err != nil {
 			return Decoded{}, fmt.Errorf(`the timer's "payload": %w`, err)
 		}
 	default:
@@ -228,7 +233,7 @@ func mnsTopicEvent(top map[string]json.RawMessage, t []byte) (Decoded, error) {
 	if key == "" {
 		key = MNSTopic
 	}
-	var b batch
+	b := batch{k: fcDirectory}
 	if err := checkUTF8("the MNS topic message", t); err != nil {
 		b.fail(key, err)
 	} else {

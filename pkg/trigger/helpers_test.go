@@ -3,6 +3,7 @@ package trigger
 import (
 	"errors"
 	"fmt"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"path"
 	"reflect"
 	"strings"
@@ -25,9 +26,11 @@ type item struct {
 
 // job is what a test expects of a janitor.Job.
 type job struct {
-	items  []item
-	sweep  *janitor.Sweep
-	dryRun bool
+	items    []item
+	sweep    *janitor.Sweep
+	dryRun   bool
+	check    bool
+	warnings int // how many warnings
 }
 
 func ids(s ...string) []string { return s }
@@ -45,7 +48,7 @@ func glob(s string) janitor.Glob {
 
 // policy is targetpolicy.Parse for a list a test knows is valid.
 func policy(list string) targetpolicy.Policy {
-	p, err := targetpolicy.Parse(list)
+	p, err := targetpolicy.Parse(list, directory.ResourceDirectory)
 	if err != nil {
 		panic(err)
 	}
@@ -57,6 +60,9 @@ func checkJob(t *testing.T, got janitor.Job, want job) {
 	t.Helper()
 	if got.DryRun != want.dryRun {
 		t.Errorf("DryRun = %v, want %v", got.DryRun, want.dryRun)
+	}
+	if got.Check != want.check || len(got.Warnings) != want.warnings {
+		t.Errorf("Check = %v, %d warnings %q; want %v, %d", got.Check, len(got.Warnings), got.Warnings, want.check, want.warnings)
 	}
 	if !reflect.DeepEqual(got.Sweep, want.sweep) {
 		t.Errorf("Sweep = %s, want %s", fmtSweep(got.Sweep), fmtSweep(want.sweep))
@@ -147,7 +153,7 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 		return
 	}
 	switch d.Trigger {
-	case SQS, ScheduledEvent, Schedule, Direct, FCTimer, MNSQueue, MNSTopic:
+	case SQS, ScheduledEvent, Schedule, Direct, FCTimer, MNSQueue, MNSTopic, InviteEvent:
 	default:
 		t.Fatalf("Trigger = %q, want one of the package's names", d.Trigger)
 	}
@@ -169,8 +175,8 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 		}
 		return
 	}
-	if len(j.Items) == 0 {
-		t.Fatalf("neither a sweep nor an item")
+	if len(j.Items) == 0 && !(j.Check && len(j.Warnings) > 0) {
+		t.Fatalf("neither a sweep nor an item, nor an ignored event that says why")
 	}
 	n := 0
 	for i, it := range j.Items {
@@ -205,7 +211,7 @@ func checkInvariants(t testing.TB, d Decoded, err error) {
 // invocation: the IDs it names become one Item keyed Direct, anything else
 // a sweep.
 func parseDirect(b []byte) (janitor.Job, error) {
-	p, err := parsePayload(b)
+	p, err := parsePayload(b, directory.ResourceDirectory)
 	if err != nil {
 		return janitor.Job{}, err
 	}

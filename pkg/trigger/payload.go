@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 )
@@ -48,19 +49,19 @@ func (p payload) job(key string) janitor.Job {
 }
 
 // parsePayload reads b by the payload grammar, within the limits.
-func parsePayload(b []byte) (payload, error) {
+func parsePayload(b []byte, k directory.Kind) (payload, error) {
 	if len(b) > MaxPayloadBytes {
 		return payload{}, fmt.Errorf("%w: the payload is %d bytes, over the limit of %d (256 KiB)", ErrTooLarge, len(b), MaxPayloadBytes)
 	}
 	if !utf8.Valid(b) {
 		return payload{}, fmt.Errorf("%w: the payload is not valid UTF-8 (bad byte at offset %d); %s", ErrInvalidPayload, badUTF8(b), acceptedPayload)
 	}
-	return parseText(b, false)
+	return parseText(b, false, k)
 }
 
 // parseText reads a valid UTF-8 payload. inString is true for the content
 // of a JSON string, which may not be a JSON string again.
-func parseText(b []byte, inString bool) (payload, error) {
+func parseText(b []byte, inString bool, k directory.Kind) (payload, error) {
 	t := trim(b)
 	if len(t) == 0 || string(t) == "null" {
 		return payload{}, nil
@@ -74,7 +75,7 @@ func parseText(b []byte, inString bool) (payload, error) {
 		if err := json.Unmarshal(t, &m); err != nil {
 			return payload{}, fmt.Errorf("%w: the payload starts like a JSON object but is not one (%s); %s", ErrInvalidPayload, jsonError(err), acceptedPayload)
 		}
-		return payloadObject(m)
+		return payloadObject(m, k)
 	case '[':
 		return payload{}, fmt.Errorf("%w: the payload is a JSON array %s; %s", ErrInvalidPayload, handshake.Quote(string(t), quoteMax), acceptedPayload)
 	case '"':
@@ -85,7 +86,7 @@ func parseText(b []byte, inString bool) (payload, error) {
 		if err := json.Unmarshal(t, &s); err != nil {
 			return payload{}, fmt.Errorf("%w: the payload starts like a JSON string but is not one (%s); %s", ErrInvalidPayload, jsonError(err), acceptedPayload)
 		}
-		return parseText([]byte(s), true)
+		return parseText([]byte(s), true, k)
 	}
 	ids, err := splitIDs(t)
 	return payload{ids: ids}, err
@@ -114,7 +115,7 @@ func tooManyIDs(n int) error {
 }
 
 // payloadObject reads the fields of a payload object, strictly.
-func payloadObject(m map[string]json.RawMessage) (payload, error) {
+func payloadObject(m map[string]json.RawMessage, k directory.Kind) (payload, error) {
 	if err := unknownFields(m, payloadFields, "the payload"); err != nil {
 		return payload{}, err
 	}
@@ -145,7 +146,7 @@ func payloadObject(m map[string]json.RawMessage) (payload, error) {
 		}
 	}
 	if raw, ok := m["sweep"]; ok && !isNull(raw) {
-		s, err := parseSweep(raw)
+		s, err := parseSweep(raw, k)
 		if err != nil {
 			return payload{}, err
 		}
@@ -158,7 +159,7 @@ func payloadObject(m map[string]json.RawMessage) (payload, error) {
 }
 
 // parseSweep reads a payload's "sweep" object.
-func parseSweep(raw json.RawMessage) (*janitor.Sweep, error) {
+func parseSweep(raw json.RawMessage, k directory.Kind) (*janitor.Sweep, error) {
 	var m map[string]json.RawMessage
 	if t := trim(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &m) != nil {
 		return nil, fmt.Errorf(`%w: "sweep" is %s, want an object such as {"olderThan":"72h","targetType":"Account","targetEntity":"*@example.com","allowedTargets":["*@example.com"]} (every field optional)`,
@@ -203,7 +204,7 @@ func parseSweep(raw json.RawMessage) (*janitor.Sweep, error) {
 		return nil, fmt.Errorf(`%w: "sweep.targetEntity": %w`, ErrInvalidPayload, err)
 	}
 	if raw, ok := m["allowedTargets"]; ok && !isNull(raw) {
-		if s.AllowedTargets, err = parseAllowedTargets(raw); err != nil {
+		if s.AllowedTargets, err = parseAllowedTargets(raw, k); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"errors"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"strings"
 	"testing"
 
@@ -9,7 +10,7 @@ import (
 )
 
 func TestParseAllowedTargets(t *testing.T) {
-	p, err := parseAllowedTargets([]byte(` ["*@example.com", "1234567890123456"] `))
+	p, err := parseAllowedTargets([]byte(` ["*@example.com", "1234567890123456"] `), directory.ResourceDirectory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,13 +29,13 @@ func TestParseAllowedTargets(t *testing.T) {
 		{`[""]`, "is empty"},
 		{`["*@*example.com"]`, "whole labels"},
 	} {
-		_, err := parseAllowedTargets([]byte(tc.raw))
+		_, err := parseAllowedTargets([]byte(tc.raw), directory.ResourceDirectory)
 		if !errors.Is(err, ErrInvalidPayload) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("parseAllowedTargets(%s) = %v, want ErrInvalidPayload saying %q", tc.raw, err, tc.want)
 		}
 	}
 	many := "[" + strings.Repeat(`"*@example.com",`, targetpolicy.MaxPatterns) + `"*@example.com"]`
-	if _, err := parseAllowedTargets([]byte(many)); !errors.Is(err, ErrInvalidPayload) || !strings.Contains(err.Error(), "limit") {
+	if _, err := parseAllowedTargets([]byte(many), directory.ResourceDirectory); !errors.Is(err, ErrInvalidPayload) || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("%d patterns: %v, want an error about the limit", targetpolicy.MaxPatterns+1, err)
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 	"github.com/handshake-janitor/handshake-janitor/pkg/janitor"
 )
 
 // batch collects the records of a queue or topic event, one Item each.
 type batch struct {
+	k     directory.Kind // the directory a payload's target patterns are for
 	items []janitor.Item
 	dry   []bool // per item: the record asked for "dryRun":true
 	ids   int    // IDs named by the records decoded so far
@@ -30,7 +32,7 @@ func (b *batch) record(key string, body []byte, err error) {
 		b.fail(key, err)
 		return
 	}
-	p, err := parsePayload(body)
+	p, err := parsePayload(body, b.k)
 	switch {
 	case err != nil:
 		b.fail(key, err)

@@ -53,9 +53,10 @@
 //     is "aws:sqs" is one Item keyed by its messageId, its body read as a
 //     payload as it is (SQS bodies are text, never base64) (Trigger "sqs");
 //     records from no SQS source at all are refused as a whole;
-//   - an object with "detail-type": an EventBridge event; only "Scheduled
-//     Event" is accepted, and its "detail" (absent, null, {}, "" or "{}"
-//     means a sweep) is a payload (Trigger "scheduled-event");
+//   - an object with "detail-type": an EventBridge event; "Scheduled
+//     Event", whose "detail" (absent, null, {}, "" or "{}" means a sweep)
+//     is a payload (Trigger "scheduled-event"), or an AWS Organizations
+//     invite event (Trigger "invite-event", below);
 //   - an object with "scheduler": an EventBridge Scheduler target's Input,
 //     which arrives verbatim with no envelope, marked by that member (an
 //     object of optional strings "executionId" and "scheduleArn", which
@@ -64,6 +65,17 @@
 //     payload (Trigger "schedule"), keyed by executionId when given;
 //   - anything else is a direct payload (Trigger "direct"), such as the
 //     console's test event, or a Scheduler Input with no "scheduler" mark.
+//
+// An invite event has "source" "aws.organizations", "detail-type" "AWS API
+// Call via CloudTrail", and a detail whose "eventSource" is
+// "organizations.amazonaws.com" and "eventName" "InviteAccountToOrganization".
+// It makes a Job with Check set: one Item keyed by the event's "id", naming
+// the handshake at "detail.responseElements.handshake.id". Only that ID is
+// read: the rest of the record (CloudTrail writes its timestamps as "Jan 18,
+// 2017 9:41:16 PM") is not, since the engine decides from the handshake's
+// current record. An event whose detail has an "errorCode" records a call
+// that failed: it names no invitation, and its Job only warns (no call is
+// made). Another CloudTrail event of AWS Organizations is refused.
 //
 // Function Compute:
 //
@@ -125,6 +137,7 @@ const (
 	FCTimer        = "fc-timer"        // FC: a timer trigger
 	MNSQueue       = "mns-queue"       // FC: an MNS queue trigger (one CloudEvent or a batch)
 	MNSTopic       = "mns-topic"       // FC: an MNS topic trigger in JSON format
+	InviteEvent    = "invite-event"    // AWS: a CloudTrail InviteAccountToOrganization event through EventBridge
 )
 
 // Limits on what one event may carry.
