@@ -13,9 +13,10 @@ import (
 // MaxPatterns patterns separated by commas, with blanks (spaces, tabs) and
 // empty items around them, each pattern one that ParsePattern accepts:
 //
-//   - an account ID of directory.ResourceDirectory, the default directory
-//     (an AWS Organizations account ID does not match: a known limit of the
-//     template's parameter, which cannot depend on its Directory);
+//   - an account ID of any directory (directory.Kinds: 16 digits for
+//     Resource Directory, 12 for AWS Organizations). The template's
+//     parameter cannot depend on its Directory, so the length that fits
+//     the deployed directory is checked at start-up;
 //   - an e-mail address or pattern: a local part of any characters but
 //     blanks, controls, @ and ,?[]\"<>(); (* included), then @ and a domain
 //     of dot-separated labels, each * or a run of those characters without
@@ -33,10 +34,20 @@ var (
 	// listItem is one pattern: an account ID, or local@domain. The
 	// digits are written out: Go's regexp refuses a counted repeat inside
 	// another whose counts multiply past 1000.
-	listItem = `(?:` + strings.Repeat(`[0-9]`, directory.ResourceDirectory.AccountIDDigits) + `|` + listLocal + `@(?:(?:\*|` + listLabel + `)\.)*` + listLabel + `\.` + listLabel + `)`
+	listItem = `(?:` + listAccountIDs() + `|` + listLocal + `@(?:(?:\*|` + listLabel + `)\.)*` + listLabel + `\.` + listLabel + `)`
 	// listLocal is a local part: any run of characters an address may
 	// hold, * included.
 	listLocal = `[^\x00-\x20\x7f,?\[\]\\"<>();@]+`
 	// listLabel is a written-out label of a domain: no *, no dot.
 	listLabel = `[^\x00-\x20\x7f,?\[\]\\"<>();@*.]+`
 )
+
+// listAccountIDs is an alternation of the account IDs of every directory,
+// their digits written out.
+func listAccountIDs() string {
+	var alts []string
+	for _, k := range directory.Kinds() {
+		alts = append(alts, strings.Repeat(`[0-9]`, k.AccountIDDigits))
+	}
+	return strings.Join(alts, `|`)
+}

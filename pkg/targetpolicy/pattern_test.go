@@ -4,12 +4,25 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 )
 
-// listAccepted is what the start-up check accepts: Parse succeeds, and a
-// value that is not blank names at least one pattern.
+// listAccepted is what the start-up check accepts, whatever the Directory
+// (the template's parameter serves every one): Parse succeeds once each
+// account ID of some directory's length stands for one of the default
+// directory's, and a value that is not blank names at least one pattern.
 func listAccepted(s string) bool {
-	p, err := Parse(s, rd)
+	items := strings.Split(s, ",")
+	for i, it := range items {
+		t := strings.Trim(it, " \t")
+		for _, k := range directory.Kinds() {
+			if k.IsAccountID(t) {
+				items[i] = strings.Repeat("1", directory.ResourceDirectory.AccountIDDigits)
+			}
+		}
+	}
+	p, err := Parse(strings.Join(items, ","), rd)
 	return err == nil && (!p.Empty() || strings.TrimSpace(s) == "")
 }
 
@@ -17,7 +30,7 @@ func listAccepted(s string) bool {
 // lists, within MaxPatternBytes per pattern.
 func listCorpus() []string {
 	items := []string{
-		"1234567890123456", "123456789012345", "12345678901234567", "1234*", "*",
+		"1234567890123456", "123456789012345", "12345678901234567", "123456789012", "12345678901", "1234567890123", "1234*", "*",
 		"*@example.com", "*@*.example.com", "ceo@example.com", "CEO@Example.COM", "a*b@x.y", "a.b@x.y.z",
 		"a@*.*.example.com", "a@b.*.c", "a@*.com", "a@*", "*@*", "a@example", "a@b..c", "a@.b.c", "a@b.c.",
 		"@example.com", "a@", "a@@b.c", "a@b@c.d", "a@x*.y.z", "a@*x.y.z", "a?@x.y", "a[1]@x.y", `a\b@x.y`,
