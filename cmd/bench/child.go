@@ -111,6 +111,9 @@ func janitorEnv(home, endpoint string, extra ...string) []string {
 		config.EnvAccessKeyID + "=" + rmemu.TestAccessKeyID,
 		config.EnvAccessKeySecret + "=" + rmemu.TestAccessKeySecret,
 		config.EnvLogLevel + "=info",
+		// The credential chains' metadata services are off this machine.
+		"ALIBABA_CLOUD_ECS_METADATA_DISABLED=true",
+		"AWS_EC2_METADATA_DISABLED=true",
 	}, extra...)
 }
 

@@ -118,6 +118,7 @@ func orgSweep(ctx context.Context, bin string, q float64, seed int) (tpRun, erro
 		"AWS_ACCESS_KEY_ID=" + orgemu.TestAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + orgemu.TestSecretAccessKey,
 		"AWS_EC2_METADATA_DISABLED=true",
+		"ALIBABA_CLOUD_ECS_METADATA_DISABLED=true",
 		config.EnvAPIQPS + "=" + strconv.FormatFloat(0.95*q, 'f', -1, 64),
 		config.EnvMaxCancellations + "=" + strconv.Itoa(orgStale),
 		config.EnvLogLevel + "=warn",

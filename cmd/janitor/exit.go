@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
+	"github.com/handshake-janitor/handshake-janitor/pkg/directory"
 	"github.com/handshake-janitor/handshake-janitor/pkg/resourcemanager"
 )
 
@@ -63,7 +64,12 @@ func errorLine(err error) string {
 // requireCredentials resolves the credentials-go default chain once, before any API call: a CLI with
 // no credentials is a configuration error (exitUsage), not an invitation
 // failed per call.
-func requireCredentials(ctx context.Context) error {
+// Only Resource Directory's client reads that chain: with DIRECTORY
+// aws-organizations (getenv's) there is nothing to check here.
+func requireCredentials(ctx context.Context, getenv func(string) string) error {
+	if d := getenv(config.EnvDirectory); d != "" && d != directory.ResourceDirectory.Name {
+		return nil
+	}
 	creds, err := resourcemanager.DefaultCredentials()
 	if err != nil {
 		return err

@@ -54,7 +54,7 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	if *platform != logging.PlatformAWS || getenv(config.EnvCredentialsSecretID) == "" {
 		// The default chain, as the function's: resolved before any call.
-		if err := requireCredentials(ctx); err != nil {
+		if err := requireCredentials(ctx, getenv); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -382,5 +384,37 @@ func TestDirectoryFlagBeatsTheVariable(t *testing.T) {
 		if code := run(context.Background(), tc.args, &stdout, &stderr, env); code != 2 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+// With DIRECTORY=aws-organizations the CLI needs no Alibaba Cloud
+// credentials: only the AWS chain's, which the Organizations client reads.
+func TestOrganizationsSweepNeedsNoAlibabaCloudCredentials(t *testing.T) {
+	noCredentials(t)
+	emu := orgemu.New(orgemu.Options{})
+	if err := emu.LoadSeed(strings.NewReader(`[{"Id":"h-stale00001","Target":"123456789012","Age":"9d"}]`)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_ORGANIZATIONS": srv.URL,
+		"AWS_REGION":                     "us-east-1",
+		"AWS_ACCESS_KEY_ID":              orgemu.TestAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":          orgemu.TestSecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED":      "true",
+		"AWS_CONFIG_FILE":                "/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE":    "/dev/null",
+	} {
+		t.Setenv(k, v)
+	}
+	env := func(k string) string { return os.Getenv(k) }
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"sweep", "-directory", "aws-organizations", "-output", "json"}, &stdout, &stderr, env)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q; want 0", code, stderr.String())
+	}
+	if s := emu.State("h-stale00001"); s != "CANCELED" {
+		t.Errorf("h-stale00001 is %s, want CANCELED", s)
 	}
 }

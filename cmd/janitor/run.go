@@ -149,7 +149,7 @@ func runJob(ctx context.Context, job janitor.Job, trig string, ef engineFlags, m
 	if err != nil {
 		return startupError(err)
 	}
-	if err := requireCredentials(ctx); err != nil {
+	if err := requireCredentials(ctx, getenv); err != nil {
 		return err
 	}
 	if maxN >= 0 {
