@@ -238,7 +238,7 @@ func New(opts Options) *Server {
 	if limit <= 0 {
 		limit = DefaultCallLogLimit
 	}
-	s.stats.init(limit)
+	s.stats.Init(limit)
 	return s
 }
 
@@ -288,7 +288,7 @@ func Operations() []string {
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	s.stats.arrive(s.inFlight.Add(1))
+	s.stats.Arrive(s.inFlight.Add(1))
 	counted := true
 	defer func() {
 		if counted {
