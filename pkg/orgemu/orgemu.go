@@ -74,6 +74,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of every operation.
@@ -313,9 +315,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case resp.drop:
-		if !drop(w) {
-			panic(http.ErrAbortHandler)
-		}
+		emulator.DropConnection(w)
 	case resp.status == statusClientGone:
 	default:
 		write(w, q.id, resp)
@@ -390,21 +390,6 @@ func bounded(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-// drop closes the client's connection without an answer, as a network
-// failure after the service acted would. It reports whether it could.
-func drop(w http.ResponseWriter) bool {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		return false
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
 }
 
 // newRequestID returns an ID shaped like the service's: a random UUID in

@@ -63,6 +63,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -301,11 +302,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case resp.drop:
-		if !drop(w) {
-			// No connection to close (HTTP/2): abort the stream instead,
-			// which the client sees the same way, as no answer.
-			panic(http.ErrAbortHandler)
-		}
+		emulator.DropConnection(w)
 	case resp.status == statusClientGone:
 		// The client went away while the request was delayed: nobody
 		// is left to answer.
@@ -422,19 +419,4 @@ func headerOr(r *http.Request, header string, query map[string][]string, param s
 func isForm(contentType string) bool {
 	ct, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded")
-}
-
-// drop closes the client's connection without an answer, as a network
-// failure after the service acted would. It reports whether it could.
-func drop(w http.ResponseWriter) bool {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		return false
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
 }
