@@ -63,9 +63,9 @@ func ParseAge(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// FirstByte returns the first byte of br that is not JSON white space, and
+// firstByte returns the first byte of br that is not JSON white space, and
 // leaves it unread.
-func FirstByte(br *bufio.Reader) (byte, error) {
+func firstByte(br *bufio.Reader) (byte, error) {
 	for {
 		b, err := br.ReadByte()
 		if err == io.EOF {
@@ -94,4 +94,30 @@ func StrictDecode(r io.Reader, v any) error {
 		return errors.New("unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// ReadSeed reads the start of a seed file from r: either a JSON array,
+// returned as list, or an object, decoded strictly into obj (isObject
+// true; list is then nil). listKey is the object's key for the list of
+// handshakes, as named in errors.
+func ReadSeed(r io.Reader, obj any, listKey string) (list json.RawMessage, isObject bool, err error) {
+	br := bufio.NewReader(r)
+	first, err := firstByte(br)
+	if err != nil {
+		return nil, false, err
+	}
+	switch first {
+	case '[':
+		if err := StrictDecode(br, &list); err != nil {
+			return nil, false, err
+		}
+		return list, false, nil
+	case '{':
+		if err := StrictDecode(br, obj); err != nil {
+			return nil, false, fmt.Errorf("%w (want an array of handshakes, or an object with %q and/or \"generate\")", err, listKey)
+		}
+		return nil, true, nil
+	default:
+		return nil, false, fmt.Errorf("want a JSON array of handshakes or an object, got %q", first)
+	}
 }

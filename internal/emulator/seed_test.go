@@ -53,16 +53,16 @@ func TestParseAgeAcceptsDaysAndDurations(t *testing.T) {
 
 func TestFirstByteSkipsWhiteSpaceAndStrictDecodeRefusesExtras(t *testing.T) {
 	br := bufio.NewReader(strings.NewReader(" \n\t[1]"))
-	b, err := FirstByte(br)
+	b, err := firstByte(br)
 	if err != nil || b != '[' {
-		t.Fatalf("FirstByte = %q, %v; want '['", b, err)
+		t.Fatalf("firstByte = %q, %v; want '['", b, err)
 	}
 	var v []int
 	if err := StrictDecode(br, &v); err != nil || !slices.Equal(v, []int{1}) {
 		t.Errorf("StrictDecode = %v, %v", v, err)
 	}
-	if _, err := FirstByte(bufio.NewReader(strings.NewReader("  "))); err == nil {
-		t.Error("FirstByte of white space: no error")
+	if _, err := firstByte(bufio.NewReader(strings.NewReader("  "))); err == nil {
+		t.Error("firstByte of white space: no error")
 	}
 	var s struct{ A int }
 	if err := StrictDecode(strings.NewReader(`{"A":1,"B":2}`), &s); err == nil {

@@ -1,7 +1,6 @@
 package orgemu
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -182,26 +181,14 @@ type seedEntry struct {
 }
 
 func (s *Server) decodeSeed(r io.Reader) ([]Handshake, error) {
-	br := bufio.NewReader(r)
-	first, err := emulator.FirstByte(br)
+	var f seedFile
+	list, isObject, err := emulator.ReadSeed(r, &f, "Handshakes")
 	if err != nil {
 		return nil, err
 	}
-	var list json.RawMessage
 	var gen *seedGenerate
-	switch first {
-	case '[':
-		if err := emulator.StrictDecode(br, &list); err != nil {
-			return nil, err
-		}
-	case '{':
-		var f seedFile
-		if err := emulator.StrictDecode(br, &f); err != nil {
-			return nil, fmt.Errorf("%w (want an array of handshakes, or an object with \"Handshakes\" and/or \"generate\")", err)
-		}
+	if isObject {
 		list, gen = f.Handshakes, f.Generate
-	default:
-		return nil, fmt.Errorf("want a JSON array of handshakes or an object, got %q", first)
 	}
 
 	now := s.clock()
