@@ -48,8 +48,15 @@ type CallLog[C any] struct {
 	byName   map[string]*window
 }
 
-// Init sets the most calls kept (at least 2) and clears the log.
+// DefaultCallLogLimit is how many calls a CallLog keeps unless told.
+const DefaultCallLogLimit = 1 << 18
+
+// Init sets the most calls kept (0 or less: DefaultCallLogLimit) and
+// clears the log.
 func (l *CallLog[C]) Init(limit int) {
+	if limit <= 0 {
+		limit = DefaultCallLogLimit
+	}
 	l.limit = limit
 	l.reset()
 }

@@ -142,7 +142,7 @@ const (
 	DefaultManagementEmail   = "management@example.com"
 	DefaultManagementName    = "Management"
 	DefaultMaxClockSkew      = 15 * time.Minute
-	DefaultCallLogLimit      = 1 << 18
+	DefaultCallLogLimit      = emulator.DefaultCallLogLimit
 	DefaultCancelingFor      = 5 * time.Second
 )
 
@@ -236,11 +236,7 @@ func New(opts Options) *Server {
 	}
 	s.store.init(opts.RandSeed)
 	s.faults.init(opts.Faults, opts.RandSeed)
-	limit := opts.CallLogLimit
-	if limit <= 0 {
-		limit = DefaultCallLogLimit
-	}
-	s.stats.Init(limit)
+	s.stats.Init(opts.CallLogLimit)
 	return s
 }
 

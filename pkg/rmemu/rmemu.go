@@ -118,7 +118,7 @@ const (
 	DefaultMasterAccountName   = "Alice"
 	DefaultMaxClockSkew        = 15 * time.Minute
 	DefaultNonceMemory         = 1 << 18
-	DefaultCallLogLimit        = 1 << 18
+	DefaultCallLogLimit        = emulator.DefaultCallLogLimit
 )
 
 // Options configure a Server. The zero value is a working emulator that
@@ -221,11 +221,7 @@ func New(opts Options) *Server {
 	s.nonces = newNonceCache(memory, s.skew)
 	s.store.init(opts.RandSeed)
 	s.faults.init(opts.Faults, opts.RandSeed)
-	limit := opts.CallLogLimit
-	if limit <= 0 {
-		limit = DefaultCallLogLimit
-	}
-	s.stats.Init(limit)
+	s.stats.Init(opts.CallLogLimit)
 	return s
 }
 
