@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,29 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/smithy-go"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator/emulatortest"
 	"github.com/handshake-janitor/handshake-janitor/pkg/orgemu"
 )
 
 // fakeClock is a service clock a test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = emulatortest.Clock
 
 func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return emulatortest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // env is an emulator served over real HTTP on 127.0.0.1, with a service

@@ -74,6 +74,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of every operation.
@@ -140,7 +142,7 @@ const (
 	DefaultManagementEmail   = "management@example.com"
 	DefaultManagementName    = "Management"
 	DefaultMaxClockSkew      = 15 * time.Minute
-	DefaultCallLogLimit      = 1 << 18
+	DefaultCallLogLimit      = emulator.DefaultCallLogLimit
 	DefaultCancelingFor      = 5 * time.Second
 )
 
@@ -234,11 +236,7 @@ func New(opts Options) *Server {
 	}
 	s.store.init(opts.RandSeed)
 	s.faults.init(opts.Faults, opts.RandSeed)
-	limit := opts.CallLogLimit
-	if limit <= 0 {
-		limit = DefaultCallLogLimit
-	}
-	s.stats.init(limit)
+	s.stats.Init(opts.CallLogLimit)
 	return s
 }
 
@@ -288,7 +286,7 @@ func Operations() []string {
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	s.stats.arrive(s.inFlight.Add(1))
+	s.stats.Arrive(s.inFlight.Add(1))
 	counted := true
 	defer func() {
 		if counted {
@@ -313,9 +311,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case resp.drop:
-		if !drop(w) {
-			panic(http.ErrAbortHandler)
-		}
+		emulator.DropConnection(w)
 	case resp.status == statusClientGone:
 	default:
 		write(w, q.id, resp)
@@ -390,21 +386,6 @@ func bounded(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-// drop closes the client's connection without an answer, as a network
-// failure after the service acted would. It reports whether it could.
-func drop(w http.ResponseWriter) bool {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		return false
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
 }
 
 // newRequestID returns an ID shaped like the service's: a random UUID in

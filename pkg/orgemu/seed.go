@@ -1,7 +1,6 @@
 package orgemu
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 )
 
 // GenerateOptions describe handshakes to generate. Fresh, Stale, Final and
@@ -58,7 +59,7 @@ func Generate(o GenerateOptions) []Handshake {
 	staleAfter = min(staleAfter, ValidFor-24*time.Hour)
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5851f42d4c957f2d))
 
-	counts := shares(o.Count, []float64{o.Fresh, o.Stale, o.Final, o.Other})
+	counts := emulator.Shares(o.Count, []float64{o.Fresh, o.Stale, o.Final, o.Other}, []float64{5, 3, 1, 1})
 	kinds := make([]uint8, 0, o.Count)
 	for k, n := range counts {
 		for range n {
@@ -128,41 +129,6 @@ func randomID(rng *rand.Rand) string {
 	return string(b)
 }
 
-// shares splits n by weights with the largest remainder method, so that
-// the counts add up to n exactly.
-func shares(n int, weights []float64) []int {
-	total := 0.0
-	for i, w := range weights {
-		if !(w > 0) {
-			weights[i] = 0
-		}
-		total += weights[i]
-	}
-	if total == 0 {
-		weights, total = []float64{5, 3, 1, 1}, 10
-	}
-	counts := make([]int, len(weights))
-	rest := make([]float64, len(weights))
-	left := n
-	for i, w := range weights {
-		exact := float64(n) * w / total
-		counts[i] = int(exact)
-		rest[i] = exact - float64(counts[i])
-		left -= counts[i]
-	}
-	for ; left > 0; left-- {
-		best := 0
-		for i := range rest {
-			if rest[i] > rest[best] {
-				best = i
-			}
-		}
-		counts[best]++
-		rest[best] = -1
-	}
-	return counts
-}
-
 // LoadSeed reads handshakes from JSON and adds them as Seed does. Accepted
 // shapes:
 //
@@ -215,26 +181,14 @@ type seedEntry struct {
 }
 
 func (s *Server) decodeSeed(r io.Reader) ([]Handshake, error) {
-	br := bufio.NewReader(r)
-	first, err := firstByte(br)
+	var f seedFile
+	list, isObject, err := emulator.ReadSeed(r, &f, "Handshakes")
 	if err != nil {
 		return nil, err
 	}
-	var list json.RawMessage
 	var gen *seedGenerate
-	switch first {
-	case '[':
-		if err := strictDecode(br, &list); err != nil {
-			return nil, err
-		}
-	case '{':
-		var f seedFile
-		if err := strictDecode(br, &f); err != nil {
-			return nil, fmt.Errorf("%w (want an array of handshakes, or an object with \"Handshakes\" and/or \"generate\")", err)
-		}
+	if isObject {
 		list, gen = f.Handshakes, f.Generate
-	default:
-		return nil, fmt.Errorf("want a JSON array of handshakes or an object, got %q", first)
 	}
 
 	now := s.clock()
@@ -259,7 +213,7 @@ func (s *Server) decodeSeed(r io.Reader) ([]Handshake, error) {
 		}
 		o := GenerateOptions{Count: gen.Count, Fresh: gen.Fresh, Stale: gen.Stale, Final: gen.Final, Other: gen.Other, Now: now, Seed: gen.Seed}
 		if gen.StaleAfter != "" {
-			d, err := parseAge(gen.StaleAfter)
+			d, err := emulator.ParseAge(gen.StaleAfter)
 			if err != nil || d <= 0 {
 				return nil, fmt.Errorf("generate: staleAfter %q: want a positive duration like 168h or 7d", bounded(gen.StaleAfter, 20))
 			}
@@ -270,38 +224,9 @@ func (s *Server) decodeSeed(r io.Reader) ([]Handshake, error) {
 	return out, nil
 }
 
-func firstByte(br *bufio.Reader) (byte, error) {
-	for {
-		b, err := br.ReadByte()
-		if err == io.EOF {
-			return 0, errors.New("empty input: want a JSON array of handshakes or an object")
-		}
-		if err != nil {
-			return 0, err
-		}
-		switch b {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return b, br.UnreadByte()
-	}
-}
-
-func strictDecode(r io.Reader, v any) error {
-	d := json.NewDecoder(r)
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("unexpected data after the JSON value")
-	}
-	return nil
-}
-
 func decodeEntry(raw json.RawMessage, now time.Time) (Handshake, error) {
 	var e seedEntry
-	if err := strictDecode(bytes.NewReader(raw), &e); err != nil {
+	if err := emulator.StrictDecode(bytes.NewReader(raw), &e); err != nil {
 		return Handshake{}, err
 	}
 	h := Handshake{
@@ -318,7 +243,7 @@ func decodeEntry(raw json.RawMessage, now time.Time) (Handshake, error) {
 		if e.RequestedTimestamp != nil {
 			return h, errors.New("give Age or RequestedTimestamp, not both")
 		}
-		age, err := parseAge(e.Age)
+		age, err := emulator.ParseAge(e.Age)
 		if err != nil || age < 0 {
 			return h, fmt.Errorf("field Age %q: want a duration like 36h or 9d", bounded(e.Age, 20))
 		}
@@ -335,16 +260,4 @@ func decodeEntry(raw json.RawMessage, now time.Time) (Handshake, error) {
 		h.Parties = append(h.Parties, Party{ID: e.Target, Type: typ})
 	}
 	return h, nil
-}
-
-// parseAge reads a Go duration, or a whole number of days ("9d").
-func parseAge(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || n > 3650 {
-			return 0, fmt.Errorf("bad days %q", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
 }

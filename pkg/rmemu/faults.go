@@ -2,145 +2,42 @@ package rmemu
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"math/rand/v2"
 	"net/http"
-	"sync"
-	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 )
 
-// Faults are the emulator's fault injection settings. The zero value
-// injects nothing.
-type Faults struct {
-	// Latency is added to every answer, plus a uniformly random part in
-	// [0, Jitter).
-	Latency time.Duration
-	Jitter  time.Duration
-
-	// RateLimit is the service-side flow control, in requests per second
-	// over every authenticated request (0: none). A request over it is
-	// answered 400 Throttling.User "Request was denied due to user flow
-	// control.". RateBurst is how many may come at once (default: the
-	// rate rounded up, at least 1).
-	RateLimit float64
-	RateBurst int
-
-	// ThrottleRate is the fraction, from 0 to 1, of authenticated requests
-	// answered 400 Throttling.User at random, whatever the rate: the
-	// account's quota is shared by every tool and person using it, and
-	// their traffic, not this client's, decides when it runs out.
-	ThrottleRate float64
-
-	// ErrorRate is the fraction, from 0 to 1, of authenticated requests
-	// answered 503 ServiceUnavailable or 500 InternalError (one or the
-	// other at random) without acting.
-	ErrorRate float64
-
-	// DropRate is the fraction, from 0 to 1, of successful
-	// CancelHandshake calls whose connection is closed without an answer
-	// after the cancel was applied: the client cannot know it succeeded.
-	DropRate float64
-}
+// Faults are the emulator's fault injection settings (see
+// emulator.Faults); the zero value injects nothing. A request over
+// RateLimit, or throttled at ThrottleRate, is answered 400 Throttling.User
+// "Request was denied due to user flow control."; one failed at ErrorRate
+// is answered 503 ServiceUnavailable or 500 InternalError (one or the other
+// at random) without acting.
+type Faults emulator.Faults
 
 // Validate reports the first setting out of range.
-func (f Faults) Validate() error {
-	switch {
-	case f.Latency < 0:
-		return fmt.Errorf("rmemu: latency %s: want 0 or more", f.Latency)
-	case f.Jitter < 0:
-		return fmt.Errorf("rmemu: jitter %s: want 0 or more", f.Jitter)
-	case f.RateLimit < 0 || math.IsNaN(f.RateLimit) || math.IsInf(f.RateLimit, 0):
-		return fmt.Errorf("rmemu: rate limit %v: want requests per second, 0 for none", f.RateLimit)
-	case f.RateBurst < 0:
-		return fmt.Errorf("rmemu: rate burst %d: want 0 (default) or more", f.RateBurst)
-	case !(f.ThrottleRate >= 0 && f.ThrottleRate <= 1):
-		return fmt.Errorf("rmemu: throttle rate %v: want a fraction from 0 to 1", f.ThrottleRate)
-	case !(f.ErrorRate >= 0 && f.ErrorRate <= 1):
-		return fmt.Errorf("rmemu: error rate %v: want a fraction from 0 to 1", f.ErrorRate)
-	case !(f.DropRate >= 0 && f.DropRate <= 1):
-		return fmt.Errorf("rmemu: drop rate %v: want a fraction from 0 to 1", f.DropRate)
-	}
-	return nil
-}
-
-// sanitized clamps every setting into range, so a Server never fails on
-// settings that Validate would refuse.
-func (f Faults) sanitized() Faults {
-	f.Latency = max(f.Latency, 0)
-	f.Jitter = max(f.Jitter, 0)
-	if !(f.RateLimit > 0) || math.IsInf(f.RateLimit, 0) {
-		f.RateLimit = 0
-	}
-	f.RateBurst = max(f.RateBurst, 0)
-	f.ThrottleRate = clamp01(f.ThrottleRate)
-	f.ErrorRate = clamp01(f.ErrorRate)
-	f.DropRate = clamp01(f.DropRate)
-	return f
-}
-
-func clamp01(x float64) float64 {
-	if !(x > 0) {
-		return 0
-	}
-	return min(x, 1)
-}
+func (f Faults) Validate() error { return emulator.Faults(f).Validate("rmemu") }
 
 // faultState is the fault configuration in force, the scripts per ID, and
 // the seeded random source, behind one lock.
 type faultState struct {
-	mu          sync.Mutex
-	cfg         Faults
-	limiter     *rate.Limiter // nil: no limit
-	rng         *rand.Rand
+	emulator.FaultState
 	throttle    map[string]int // ID -> calls left to throttle
 	unavailable map[string]int // ID -> calls left to answer 503; -1: every call
-	dropCancel  map[string]int // ID -> successful cancels left to drop
 }
 
 func (fs *faultState) init(f Faults, seed uint64) {
-	fs.rng = rand.New(rand.NewPCG(seed, seed^0xda942042e4dd58b5))
 	fs.throttle = make(map[string]int)
 	fs.unavailable = make(map[string]int)
-	fs.dropCancel = make(map[string]int)
-	fs.set(f)
-}
-
-func (fs *faultState) set(f Faults) {
-	f = f.sanitized()
-	fs.cfg = f
-	if f.RateLimit == 0 {
-		fs.limiter = nil
-		return
-	}
-	burst := f.RateBurst
-	if burst == 0 {
-		burst = max(1, int(math.Ceil(f.RateLimit)))
-	}
-	if fs.limiter == nil {
-		fs.limiter = rate.NewLimiter(rate.Limit(f.RateLimit), burst)
-		return
-	}
-	fs.limiter.SetLimit(rate.Limit(f.RateLimit))
-	fs.limiter.SetBurst(burst)
+	fs.Init(emulator.Faults(f), seed)
 }
 
 // SetFaults replaces the fault injection settings while serving. Values out
 // of range (see Faults.Validate) are clamped.
-func (s *Server) SetFaults(f Faults) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.set(f)
-}
+func (s *Server) SetFaults(f Faults) { s.faults.Set(emulator.Faults(f)) }
 
 // Faults returns the fault injection settings in force.
-func (s *Server) Faults() Faults {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	return s.faults.cfg
-}
+func (s *Server) Faults() Faults { return Faults(s.faults.Get()) }
 
 // ThrottleNext answers 400 Throttling.User to the next n calls that name
 // this HandshakeId (after authentication), then lets calls through.
@@ -162,23 +59,20 @@ func (s *Server) FailAlways(id string) {
 
 // DropAfterCancel makes the next successful CancelHandshake of this ID
 // apply the cancel and then close the connection without an answer.
-func (s *Server) DropAfterCancel(id string) {
-	s.faults.script(s.faults.dropCancel, id, 1)
-}
+func (s *Server) DropAfterCancel(id string) { s.faults.DropNextCancel(id) }
 
 // ClearScripts forgets every scripted failure set by ThrottleNext,
 // FailNext, FailAlways and DropAfterCancel.
 func (s *Server) ClearScripts() {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	clear(s.faults.throttle)
-	clear(s.faults.unavailable)
-	clear(s.faults.dropCancel)
+	s.faults.ClearScripts(func() {
+		clear(s.faults.throttle)
+		clear(s.faults.unavailable)
+	})
 }
 
 func (fs *faultState) script(m map[string]int, id string, n int) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	fs.Lock()
+	defer fs.Unlock()
 	if n == 0 {
 		delete(m, id)
 		return
@@ -186,51 +80,31 @@ func (fs *faultState) script(m map[string]int, id string, n int) {
 	m[id] = n
 }
 
-// delay waits for the configured latency, or until ctx is done.
-func (fs *faultState) delay(ctx context.Context) error {
-	fs.mu.Lock()
-	d := fs.cfg.Latency
-	if fs.cfg.Jitter > 0 {
-		d += time.Duration(fs.rng.Int64N(int64(fs.cfg.Jitter)))
-	}
-	fs.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // inject decides, for an authenticated request naming id (or ""), whether
 // flow control, a script or the random 5xx rate answers it instead of the
 // action.
 func (fs *faultState) inject(id string) *response {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if fs.limiter != nil && !fs.limiter.Allow() {
-		return fail(http.StatusBadRequest, "Throttling.User", msgThrottlingUser)
-	}
-	if fs.cfg.ThrottleRate > 0 && fs.rng.Float64() < fs.cfg.ThrottleRate {
-		return fail(http.StatusBadRequest, "Throttling.User", msgThrottlingUser)
-	}
-	if id != "" {
+	var scripted *response
+	fault, kind := fs.Inject(id, func(id string) bool {
 		if n := fs.throttle[id]; n > 0 {
-			countDown(fs.throttle, id, n)
-			return fail(http.StatusBadRequest, "Throttling.User", msgThrottlingUser)
+			emulator.CountDown(fs.throttle, id, n)
+			scripted = fail(http.StatusBadRequest, "Throttling.User", msgThrottlingUser)
+			return true
 		}
 		if n := fs.unavailable[id]; n != 0 {
-			countDown(fs.unavailable, id, n)
-			return fail(http.StatusServiceUnavailable, "ServiceUnavailable", msgServiceUnavailable)
+			emulator.CountDown(fs.unavailable, id, n)
+			scripted = fail(http.StatusServiceUnavailable, "ServiceUnavailable", msgServiceUnavailable)
+			return true
 		}
-	}
-	if fs.cfg.ErrorRate > 0 && fs.rng.Float64() < fs.cfg.ErrorRate {
-		if fs.rng.IntN(2) == 0 {
+		return false
+	}, 2)
+	switch fault {
+	case emulator.Throttled:
+		return fail(http.StatusBadRequest, "Throttling.User", msgThrottlingUser)
+	case emulator.Scripted:
+		return scripted
+	case emulator.Failed:
+		if kind == 0 {
 			return fail(http.StatusServiceUnavailable, "ServiceUnavailable", msgServiceUnavailable)
 		}
 		return fail(http.StatusInternalServerError, "InternalError", msgInternalError)
@@ -238,25 +112,9 @@ func (fs *faultState) inject(id string) *response {
 	return nil
 }
 
-// countDown spends one scripted call; a negative count never runs out.
-func countDown(m map[string]int, id string, n int) {
-	switch {
-	case n < 0:
-	case n == 1:
-		delete(m, id)
-	default:
-		m[id] = n - 1
-	}
-}
+// delay waits for the configured latency, or until ctx is done.
+func (fs *faultState) delay(ctx context.Context) error { return fs.Delay(ctx) }
 
 // dropAfterCancel decides whether the answer to an applied cancel of id is
 // dropped.
-func (fs *faultState) dropAfterCancel(id string) bool {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if n := fs.dropCancel[id]; n > 0 {
-		countDown(fs.dropCancel, id, n)
-		return true
-	}
-	return fs.cfg.DropRate > 0 && fs.rng.Float64() < fs.cfg.DropRate
-}
+func (fs *faultState) dropAfterCancel(id string) bool { return fs.DropAfterCancel(id) }

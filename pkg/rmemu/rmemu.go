@@ -63,6 +63,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -117,7 +118,7 @@ const (
 	DefaultMasterAccountName   = "Alice"
 	DefaultMaxClockSkew        = 15 * time.Minute
 	DefaultNonceMemory         = 1 << 18
-	DefaultCallLogLimit        = 1 << 18
+	DefaultCallLogLimit        = emulator.DefaultCallLogLimit
 )
 
 // Options configure a Server. The zero value is a working emulator that
@@ -220,11 +221,7 @@ func New(opts Options) *Server {
 	s.nonces = newNonceCache(memory, s.skew)
 	s.store.init(opts.RandSeed)
 	s.faults.init(opts.Faults, opts.RandSeed)
-	limit := opts.CallLogLimit
-	if limit <= 0 {
-		limit = DefaultCallLogLimit
-	}
-	s.stats.init(limit)
+	s.stats.Init(opts.CallLogLimit)
 	return s
 }
 
@@ -272,7 +269,7 @@ var actions = map[string]func(*Server, *request) response{
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	s.stats.arrive(s.inFlight.Add(1))
+	s.stats.Arrive(s.inFlight.Add(1))
 	counted := true
 	defer func() {
 		if counted {
@@ -301,11 +298,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case resp.drop:
-		if !drop(w) {
-			// No connection to close (HTTP/2): abort the stream instead,
-			// which the client sees the same way, as no answer.
-			panic(http.ErrAbortHandler)
-		}
+		emulator.DropConnection(w)
 	case resp.status == statusClientGone:
 		// The client went away while the request was delayed: nobody
 		// is left to answer.
@@ -422,19 +415,4 @@ func headerOr(r *http.Request, header string, query map[string][]string, param s
 func isForm(contentType string) bool {
 	ct, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded")
-}
-
-// drop closes the client's connection without an answer, as a network
-// failure after the service acted would. It reports whether it could.
-func drop(w http.ResponseWriter) bool {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		return false
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
 }

@@ -1,7 +1,6 @@
 package rmemu
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,9 +8,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handshake"
 )
 
@@ -56,7 +55,7 @@ func Generate(o GenerateOptions) []handshake.Handshake {
 	staleAfter = min(staleAfter, ValidFor-24*time.Hour)
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5851f42d4c957f2d))
 
-	counts := shares(o.Count, []float64{o.Fresh, o.Stale, o.Final})
+	counts := emulator.Shares(o.Count, []float64{o.Fresh, o.Stale, o.Final}, []float64{6, 3, 1})
 	kinds := make([]uint8, 0, o.Count)
 	for k, n := range counts {
 		for range n {
@@ -119,41 +118,6 @@ func Generate(o GenerateOptions) []handshake.Handshake {
 	return out
 }
 
-// shares splits n by weights with the largest remainder method, so that
-// the counts add up to n exactly.
-func shares(n int, weights []float64) []int {
-	total := 0.0
-	for i, w := range weights {
-		if !(w > 0) {
-			weights[i] = 0
-		}
-		total += weights[i]
-	}
-	if total == 0 {
-		weights, total = []float64{6, 3, 1}, 10
-	}
-	counts := make([]int, len(weights))
-	rest := make([]float64, len(weights))
-	left := n
-	for i, w := range weights {
-		exact := float64(n) * w / total
-		counts[i] = int(exact)
-		rest[i] = exact - float64(counts[i])
-		left -= counts[i]
-	}
-	for ; left > 0; left-- {
-		best := 0
-		for i := range rest {
-			if rest[i] > rest[best] {
-				best = i
-			}
-		}
-		counts[best]++
-		rest[best] = -1
-	}
-	return counts
-}
-
 // LoadSeed reads invitations from JSON and adds them as Seed does. Accepted
 // shapes:
 //
@@ -208,26 +172,14 @@ type seedEntry struct {
 }
 
 func (s *Server) decodeSeed(r io.Reader) ([]handshake.Handshake, error) {
-	br := bufio.NewReader(r)
-	first, err := firstByte(br)
+	var f seedFile
+	list, isObject, err := emulator.ReadSeed(r, &f, "handshakes")
 	if err != nil {
 		return nil, err
 	}
-	var list json.RawMessage
 	var gen *seedGenerate
-	switch first {
-	case '[':
-		if err := strictDecode(br, &list); err != nil {
-			return nil, err
-		}
-	case '{':
-		var f seedFile
-		if err := strictDecode(br, &f); err != nil {
-			return nil, fmt.Errorf("%w (want an array of handshakes, or an object with \"handshakes\" and/or \"generate\")", err)
-		}
+	if isObject {
 		list, gen = f.Handshakes, f.Generate
-	default:
-		return nil, fmt.Errorf("want a JSON array of handshakes or an object, got %q", first)
 	}
 
 	now := s.clock()
@@ -252,7 +204,7 @@ func (s *Server) decodeSeed(r io.Reader) ([]handshake.Handshake, error) {
 			return nil, fmt.Errorf("generate: count %d: want 0 or more", gen.Count)
 		}
 		if gen.StaleAfter != "" {
-			d, err := parseAge(gen.StaleAfter)
+			d, err := emulator.ParseAge(gen.StaleAfter)
 			if err != nil || d <= 0 {
 				return nil, fmt.Errorf("generate: staleAfter %s: want a positive duration like 168h or 7d", handshake.Quote(gen.StaleAfter, 20))
 			}
@@ -261,35 +213,6 @@ func (s *Server) decodeSeed(r io.Reader) ([]handshake.Handshake, error) {
 		out = append(out, Generate(o)...)
 	}
 	return out, nil
-}
-
-func firstByte(br *bufio.Reader) (byte, error) {
-	for {
-		b, err := br.ReadByte()
-		if err == io.EOF {
-			return 0, errors.New("empty input: want a JSON array of handshakes or an object")
-		}
-		if err != nil {
-			return 0, err
-		}
-		switch b {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return b, br.UnreadByte()
-	}
-}
-
-func strictDecode(r io.Reader, v any) error {
-	d := json.NewDecoder(r)
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("unexpected data after the JSON value")
-	}
-	return nil
 }
 
 // entriesOf accepts an array, or {"Handshake": [...]} as List answers.
@@ -301,7 +224,7 @@ func entriesOf(list json.RawMessage) ([]json.RawMessage, error) {
 	var wrapped struct {
 		Handshake []json.RawMessage `json:"Handshake"`
 	}
-	if err := strictDecode(bytes.NewReader(list), &wrapped); err != nil {
+	if err := emulator.StrictDecode(bytes.NewReader(list), &wrapped); err != nil {
 		return nil, fmt.Errorf("handshakes: want an array, or {\"Handshake\": [...]}: %w", err)
 	}
 	return wrapped.Handshake, nil
@@ -309,7 +232,7 @@ func entriesOf(list json.RawMessage) ([]json.RawMessage, error) {
 
 func decodeEntry(raw json.RawMessage, now time.Time) (handshake.Handshake, error) {
 	var extra seedEntry
-	if err := strictDecode(bytes.NewReader(raw), &extra); err != nil {
+	if err := emulator.StrictDecode(bytes.NewReader(raw), &extra); err != nil {
 		return handshake.Handshake{}, err
 	}
 	var h handshake.Handshake
@@ -320,23 +243,11 @@ func decodeEntry(raw json.RawMessage, now time.Time) (handshake.Handshake, error
 		if !h.CreateTime.IsZero() {
 			return h, errors.New("give Age or CreateTime, not both")
 		}
-		age, err := parseAge(extra.Age)
+		age, err := emulator.ParseAge(extra.Age)
 		if err != nil || age < 0 {
 			return h, fmt.Errorf("field Age %s: want a duration like 36h or 9d", handshake.Quote(extra.Age, 20))
 		}
 		h.CreateTime = now.Add(-age)
 	}
 	return h, nil
-}
-
-// parseAge reads a Go duration, or a whole number of days ("9d").
-func parseAge(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || n > 3650 {
-			return 0, fmt.Errorf("bad days %q", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
 }
