@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/rs/zerolog"
 
+	"github.com/handshake-janitor/handshake-janitor/internal/emulator"
 	"github.com/handshake-janitor/handshake-janitor/pkg/config"
 	"github.com/handshake-janitor/handshake-janitor/pkg/handler"
 	"github.com/handshake-janitor/handshake-janitor/pkg/logging"
@@ -90,7 +92,7 @@ func demoPlatform(ctx context.Context, dir, platform, title string, samples []de
 	if err != nil {
 		return err
 	}
-	endpoint, stop, err := serveEmulator(ctx, emu)
+	endpoint, stop, err := serveEmulator(ctx, "rmemu", emu)
 	if err != nil {
 		return err
 	}
@@ -140,12 +142,13 @@ func demoPlatform(ctx context.Context, dir, platform, title string, samples []de
 	return nil
 }
 
-// serveEmulator serves emu on a free loopback port until stop is called.
-func serveEmulator(ctx context.Context, emu *rmemu.Server) (endpoint string, stop func(), err error) {
+// serveEmulator serves emu (named name in errors) on a free loopback port
+// until stop is called.
+func serveEmulator(ctx context.Context, name string, emu http.Handler) (endpoint string, stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- rmemu.ListenAndServe(ctx, "127.0.0.1:0", emu, func(e string) { ready <- e }) }()
+	go func() { done <- emulator.ListenAndServe(ctx, name, "127.0.0.1:0", emu, func(e string) { ready <- e }) }()
 	select {
 	case endpoint = <-ready:
 	case err = <-done:

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -46,7 +45,7 @@ func demoOrganizations(ctx context.Context, dir string, logger zerolog.Logger, w
 	if err != nil {
 		return err
 	}
-	endpoint, stop, err := serveOrgEmulator(ctx, emu)
+	endpoint, stop, err := serveEmulator(ctx, "orgemu", emu)
 	if err != nil {
 		return err
 	}
@@ -89,20 +88,4 @@ func demoOrganizations(ctx context.Context, dir string, logger zerolog.Logger, w
 		fmt.Fprintf(w, "  %s  %-20s  %s\n", hs.ID, hs.Action, hs.State)
 	}
 	return nil
-}
-
-// serveOrgEmulator serves emu on a free loopback port until stop is called.
-func serveOrgEmulator(ctx context.Context, emu *orgemu.Server) (endpoint string, stop func(), err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- orgemu.ListenAndServe(ctx, "127.0.0.1:0", emu, func(e string) { ready <- e }) }()
-	select {
-	case endpoint = <-ready:
-	case err = <-done:
-		cancel()
-		return "", nil, err
-	}
-	var once sync.Once
-	return endpoint, func() { once.Do(func() { cancel(); <-done }) }, nil
 }
